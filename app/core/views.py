@@ -1,0 +1,62 @@
+"""Liveness and readiness probes, and JSON error pages for the whole site."""
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """The process is up. Touches no database, so a database outage does not restart it."""
+    response = JsonResponse({"status": "ok"})
+    # Which release answers: deploys and their tests read it to see the switch happen.
+    response["X-App-Revision"] = settings.APP_REVISION
+    return response
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Ready for traffic: the database answers and every migration is applied."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        return JsonResponse(
+            {"status": "unavailable", "reason": f"database error: {exc.__class__.__name__}"},
+            status=503,
+        )
+    if pending:
+        names = [f"{migration.app_label}.{migration.name}" for migration, _ in pending]
+        return JsonResponse(
+            {"status": "unavailable", "reason": "unapplied migrations", "migrations": names},
+            status=503,
+        )
+    return JsonResponse({"status": "ready"})
+
+
+def _error(status: int, detail: str):
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(400, "Bad request.")
+
+
+def permission_denied(request, exception=None):
+    return _error(403, "You do not have permission to perform this action.")
+
+
+def page_not_found(request, exception=None):
+    return _error(404, "Not found.")
+
+
+def server_error(request):
+    return _error(500, "Internal server error.")
