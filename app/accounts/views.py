@@ -42,4 +42,3 @@ class MeView(generics.RetrieveDestroyAPIView):
     def perform_destroy(self, user):
         user.is_active = False
         user.save(update_fields=["is_active"])
-

@@ -13,12 +13,12 @@ class Tag(models.Model):
     class Meta:
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return self.name
+
     def save(self, *args, **kwargs):
         self.name = self.name.strip().lower()
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Post(SoftDeleteModel):
@@ -37,6 +37,7 @@ class Post(SoftDeleteModel):
 
     class Meta:
         db_table = "post"
+        default_manager_name = "all_objects"
         ordering = ["-created_at", "-post_no"]
         indexes = [
             # Serves the cursor pagination's ordering over live rows only.
@@ -75,6 +76,8 @@ class Comment(SoftDeleteModel):
 
     class Meta:
         db_table = "comment"
+        # `objects` is redeclared here, so name the default explicitly.
+        default_manager_name = "all_objects"
         ordering = ["created_at", "comment_no"]
         indexes = [
             models.Index(

@@ -18,9 +18,7 @@ def post_list():
     return (
         Post.objects.select_related("author")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-        .annotate(
-            comment_count=Coalesce(Subquery(live_comments, output_field=IntegerField()), 0)
-        )
+        .annotate(comment_count=Coalesce(Subquery(live_comments, output_field=IntegerField()), 0))
     )
 
 

@@ -19,9 +19,7 @@ class TagNameField(serializers.CharField):
     def to_internal_value(self, data):
         name = super().to_internal_value(data).strip().lower()
         if not TAG_NAME.match(name):
-            raise serializers.ValidationError(
-                "Tags may contain only letters, digits, '_' and '-'."
-            )
+            raise serializers.ValidationError("Tags may contain only letters, digits, '_' and '-'.")
         return name
 
 
@@ -42,8 +40,16 @@ class PostSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Post
-        fields = ["id", "title", "content", "author", "tags", "comment_count", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "title",
+            "content",
+            "author",
+            "tags",
+            "comment_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
     @extend_schema_field(AuthorSerializer(allow_null=True))

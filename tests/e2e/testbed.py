@@ -196,7 +196,11 @@ def _prepare_cached_rootfs(rootfs: Path) -> None:
     (rootfs / "etc/machine-id").write_text("")
     # Units that cannot work in a network-less container and only add noise.
     wants = rootfs / "etc/systemd/system"
-    for unit in ["systemd-networkd-wait-online.service", "apt-daily.timer", "apt-daily-upgrade.timer"]:
+    for unit in [
+        "systemd-networkd-wait-online.service",
+        "apt-daily.timer",
+        "apt-daily-upgrade.timer",
+    ]:
         link = wants / unit
         with contextlib.suppress(FileNotFoundError):
             link.unlink()
@@ -321,8 +325,20 @@ class Testbed:
         (self.rootfs / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
 
     def _keys(self) -> None:
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"testbed-{self.name}",
-             "-f", str(self.key_path)])
+        run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                f"testbed-{self.name}",
+                "-f",
+                str(self.key_path),
+            ]
+        )
         ssh_dir = self.rootfs / "root/.ssh"
         ssh_dir.mkdir(mode=0o700, exist_ok=True)
         os.chmod(ssh_dir, 0o700)
@@ -355,7 +371,7 @@ class Testbed:
             f"Allow {self.prefix}.0/30\n"
             "ConnectPort 443\nConnectPort 80\n"
             "Timeout 600\nMaxClients 50\nLogLevel Info\n"
-            f"LogFile \"{plog}\"\n"
+            f'LogFile "{plog}"\n'
         )
         with open(self._wd / "tinyproxy.stderr", "w") as err:
             proc = subprocess.Popen(
@@ -369,9 +385,7 @@ class Testbed:
         self._save_state()
         time.sleep(0.5)
         if proc.poll() is not None:
-            raise RuntimeError(
-                "tinyproxy exited: " + (self._wd / "tinyproxy.stderr").read_text()
-            )
+            raise RuntimeError("tinyproxy exited: " + (self._wd / "tinyproxy.stderr").read_text())
 
     def _boot(self) -> None:
         with open(self.console_log, "w") as console:
@@ -384,7 +398,8 @@ class Testbed:
         return subprocess.Popen(
             [
                 "systemd-nspawn",
-                "-D", str(self.rootfs),
+                "-D",
+                str(self.rootfs),
                 "-b",
                 "--register=no",
                 "--keep-unit",
@@ -394,6 +409,9 @@ class Testbed:
                 "--timezone=off",
                 "--link-journal=no",
                 "--console=read-only",
+                # The container has its own network namespace, so letting it
+                # manage netfilter there (ufw) cannot touch the host's rules.
+                "--capability=CAP_NET_ADMIN",
             ],
             stdin=subprocess.DEVNULL,
             stdout=console,
@@ -413,7 +431,9 @@ class Testbed:
                 raise TimeoutError(f"sshd on {self.ip} not reachable: {r.stderr.strip()}")
             time.sleep(1)
         remaining = max(5, int(deadline - time.monotonic()))
-        r = self.ssh(f"timeout {remaining} systemctl is-system-running --wait", timeout=remaining + 10)
+        r = self.ssh(
+            f"timeout {remaining} systemctl is-system-running --wait", timeout=remaining + 10
+        )
         status = r.stdout.strip()
         if status not in ("running", "degraded"):
             raise RuntimeError(f"system state {status!r}: {r.stderr.strip()}")
@@ -449,12 +469,18 @@ class Testbed:
 
     def _ssh_opts(self) -> list[str]:
         return [
-            "-o", "IdentitiesOnly=yes",
-            "-o", "StrictHostKeyChecking=accept-new",
-            "-o", f"UserKnownHostsFile={self.known_hosts}",
-            "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=10",
-            "-o", "LogLevel=ERROR",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=accept-new",
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "LogLevel=ERROR",
         ]
 
     def ssh_argv(self, cmd: str | None = None, user: str = "root") -> list[str]:
@@ -463,13 +489,20 @@ class Testbed:
             argv.append(cmd)
         return argv
 
-    def ssh(self, cmd: str, check: bool = False, timeout: float | None = 300,
-            input: str | None = None) -> subprocess.CompletedProcess:
+    def ssh(
+        self, cmd: str, check: bool = False, timeout: float | None = 300, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         """Run a shell command on the test server as root; returns CompletedProcess (text)."""
         try:
-            r = subprocess.run(self.ssh_argv(cmd), check=False, capture_output=True, text=True,
-                               timeout=timeout, input=input,
-                               stdin=None if input is not None else subprocess.DEVNULL)
+            r = subprocess.run(
+                self.ssh_argv(cmd),
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                input=input,
+                stdin=None if input is not None else subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as exc:
             r = subprocess.CompletedProcess(exc.cmd, 124, exc.stdout or "", exc.stderr or "timeout")
             if isinstance(r.stdout, bytes):
@@ -545,8 +578,11 @@ def _cmdline_has(pid: int, word: str) -> bool:
 
 def _is_our_nspawn(pid: int, netns: str) -> bool:
     argv = _cmdline(pid)
-    return bool(argv) and Path(argv[0]).name == "systemd-nspawn" and \
-        f"--network-namespace-path=/run/netns/{netns}" in argv
+    return (
+        bool(argv)
+        and Path(argv[0]).name == "systemd-nspawn"
+        and f"--network-namespace-path=/run/netns/{netns}" in argv
+    )
 
 
 def _find_nspawn_pids(netns: str) -> list[int]:
@@ -637,7 +673,8 @@ def main(argv: list[str] | None = None) -> int:
         if tb.workdir is None:
             print(f"{tb.name}: not up", file=sys.stderr)
             return 1
-        cmd = shlex.join(args.command) if args.command else None
+        # like ssh(1): the remote shell sees the arguments joined by spaces
+        cmd = " ".join(args.command) if args.command else None
         argv2 = tb.ssh_argv(cmd)
         if cmd is None:
             argv2.insert(1, "-t")

@@ -8,7 +8,12 @@ from board.models import Comment, Post, Tag
 
 DEMO_POSTS = [
     ("alice", "Welcome to the board", "Say hello below.", ["welcome", "meta"]),
-    ("bob", "Django tips", "select_related for foreign keys, prefetch_related for many.", ["django"]),
+    (
+        "bob",
+        "Django tips",
+        "select_related for foreign keys, prefetch_related for many.",
+        ["django"],
+    ),
     ("alice", "Soft delete", "Deleted rows stay in the database; the API hides them.", ["django"]),
 ]
 DEMO_COMMENTS = [
@@ -43,7 +48,5 @@ class Command(BaseCommand):
         for title, username, content in DEMO_COMMENTS:
             post = Post.objects.filter(title=title).first()
             if post is not None:
-                Comment.objects.get_or_create(
-                    post=post, author=users[username], content=content
-                )
+                Comment.objects.get_or_create(post=post, author=users[username], content=content)
         self.stdout.write(f"Demo data ready ({created_posts} posts added).")

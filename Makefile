@@ -1,0 +1,76 @@
+# The two commands: `make run` serves the API locally, `make test` runs every suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := cd app && ../$(BIN)/python manage.py
+# Management commands that never serve traffic run with development settings.
+DEV_ENV := DEBUG=True
+
+.PHONY: help run test lint test-app test-sqlite test-postgres migrations-check check-deploy \
+        test-e2e lock clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.base-installed: requirements/base.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/base.lock
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	touch $@ $(VENV)/.base-installed
+
+.env:
+	scripts/write-local-env.sh .env
+
+run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQLite, demo data).
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	@echo "Serving on http://127.0.0.1:8000 - Swagger UI at http://127.0.0.1:8000/api/docs/"
+	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
+	    --access-logfile - config.wsgi:application
+
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-e2e ## Run every suite.
+	@echo "make test: every suite passed"
+
+lint: $(VENV)/.dev-installed ## ruff, yamllint and ansible-lint.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict deploy .github
+	cd deploy && ../$(BIN)/ansible-lint --offline --profile production
+
+migrations-check: $(VENV)/.dev-installed ## Fail when a model change has no migration.
+	$(DEV_ENV) $(MANAGE) makemigrations --check --dry-run
+
+check-deploy: $(VENV)/.dev-installed ## Django's deploy checks with production-like values.
+	DEBUG=False SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	    ALLOWED_HOSTS=board.example.com SECURE_SSL_REDIRECT=True SECURE_COOKIES=True \
+	    SECURE_HSTS_SECONDS=63072000 SECURE_HSTS_INCLUDE_SUBDOMAINS=True SECURE_HSTS_PRELOAD=True \
+	    $(MANAGE) check --deploy --fail-level WARNING
+
+test-app: test-sqlite test-postgres ## The API suite on both databases.
+
+test-sqlite: $(VENV)/.dev-installed ## The API suite on SQLite.
+	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider
+
+test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwaway cluster unless DATABASE_URL is set).
+	scripts/with-test-postgres.sh $(BIN)/pytest -p no:cacheprovider --create-db
+
+test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
+	$(BIN)/pytest -p no:django -p no:cacheprovider tests/e2e
+
+lock: ## Re-resolve the lock files (needs uv).
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock
+
+clean: ## Remove the virtualenv and local build output.
+	rm -rf $(VENV) app/staticfiles deploy/.build .pytest_cache .ruff_cache

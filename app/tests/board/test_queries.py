@@ -1,0 +1,62 @@
+"""Read paths cost a fixed number of queries, whatever the page size or the data behind it."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import CommentFactory, PostFactory, TagFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def busy_board():
+    tags = [TagFactory() for _ in range(5)]
+    authors = [UserFactory() for _ in range(5)]
+    posts = []
+    for i in range(120):
+        post = PostFactory(author=authors[i % 5], tags=tags[: i % 5 + 1])
+        posts.append(post)
+    for post in posts[:30]:
+        CommentFactory.create_batch(3, post=post, author=authors[0])
+    return posts
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return response, [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+def test_post_list_queries_are_constant_and_never_count(api, busy_board, page_size):
+    response, queries = _queries(api, reverse("post-list") + f"?page_size={page_size}")
+    assert len(response.json()["results"]) == page_size
+    assert len(queries) <= 3, queries
+    # Cursor pagination never counts the table (comment_count is a correlated subquery).
+    assert not any(sql.lstrip().upper().startswith("SELECT COUNT(") for sql in queries)
+
+
+def test_post_list_query_count_does_not_grow_with_page_size(api, busy_board):
+    _, small = _queries(api, reverse("post-list") + "?page_size=1")
+    _, large = _queries(api, reverse("post-list") + "?page_size=100")
+    assert len(small) == len(large)
+
+
+def test_post_detail_comment_list_and_comment_detail_are_constant(api, busy_board):
+    post = busy_board[0]
+    _, detail = _queries(api, reverse("post-detail", args=[post.pk]))
+    assert len(detail) <= 2
+    _, comments_small = _queries(api, reverse("post-comments", args=[post.pk]) + "?page_size=1")
+    _, comments_all = _queries(api, reverse("post-comments", args=[post.pk]) + "?page_size=100")
+    assert len(comments_small) == len(comments_all) <= 2
+    comment = post.comments.first()
+    _, comment_detail = _queries(api, reverse("comment-detail", args=[comment.pk]))
+    assert len(comment_detail) == 1
+
+
+def test_authenticated_list_adds_only_the_user_lookup(busy_board, author_client):
+    _, queries = _queries(author_client, reverse("post-list") + "?page_size=100")
+    assert len(queries) <= 3

@@ -1,0 +1,70 @@
+"""Errors are JSON everywhere under /api/, with no HTML page or traceback."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_path_is_json_404(api):
+    response = api.get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_non_numeric_id_is_json_404(api):
+    response = api.get("/api/v1/posts/abc/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_wrong_method_is_405(api):
+    response = api.delete(reverse("post-list"))
+    assert response.status_code in (401, 405)
+    response = api.put(reverse("healthz"))
+    assert response.status_code == 405
+
+
+def test_malformed_json_is_400(author_client):
+    response = author_client.post(
+        reverse("post-list"), data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+
+
+def test_form_data_is_415(author_client):
+    response = author_client.post(
+        reverse("post-list"), data="title=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert "detail" in response.json()
+
+
+def test_html_is_never_rendered_for_api_errors(api):
+    PostFactory()
+    response = api.get(reverse("post-list"), HTTP_ACCEPT="text/html")
+    assert response["Content-Type"] == "application/json"
+
+
+def test_bad_host_is_json_400(client):
+    response = client.get("/api/v1/posts/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request."}
+
+
+def test_unhandled_error_is_json_500_without_traceback(client, monkeypatch):
+    from board import views
+
+    def explode(self):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(views.PostViewSet, "get_queryset", explode)
+    client.raise_request_exception = False
+    response = client.get(reverse("post-list"))
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+    assert b"secret internals" not in response.content
