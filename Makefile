@@ -6,9 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MANAGE := cd app && ../$(BIN)/python manage.py
-# Management commands that never serve traffic run with development settings.
-DEV_ENV := DEBUG=True
+# Run from app/: `cd app && $(MANAGE) migrate`.
+MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint test-app test-sqlite test-postgres migrations-check check-deploy \
         test-e2e lock clean
@@ -32,9 +31,9 @@ $(VENV)/.dev-installed: requirements/dev.lock | $(BIN)/python
 	scripts/write-local-env.sh .env
 
 run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQLite, demo data).
-	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
-	$(MANAGE) collectstatic --noinput --verbosity 0
+	cd app && $(MANAGE) migrate --noinput
+	cd app && $(MANAGE) seed_demo
+	cd app && $(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:8000 - Swagger UI at http://127.0.0.1:8000/api/docs/"
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
@@ -47,10 +46,11 @@ lint: $(VENV)/.dev-installed ## ruff, yamllint and ansible-lint.
 	$(BIN)/ruff format --check .
 
 migrations-check: $(VENV)/.dev-installed ## Fail when a model change has no migration.
-	$(DEV_ENV) $(MANAGE) makemigrations --check --dry-run
+	# A development environment: this command serves no traffic and needs no secret.
+	cd app && DEBUG=True $(MANAGE) makemigrations --check --dry-run
 
 check-deploy: $(VENV)/.dev-installed ## Django's deploy checks with production-like values.
-	DEBUG=False SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	cd app && DEBUG=False SECRET_KEY="$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	    ALLOWED_HOSTS=board.example.com SECURE_SSL_REDIRECT=True SECURE_COOKIES=True \
 	    SECURE_HSTS_SECONDS=63072000 SECURE_HSTS_INCLUDE_SUBDOMAINS=True SECURE_HSTS_PRELOAD=True \
 	    $(MANAGE) check --deploy --fail-level WARNING
