@@ -9,8 +9,11 @@ BIN := $(VENV)/bin
 # Run from app/: `cd app && $(MANAGE) migrate`.
 MANAGE := ../$(BIN)/python manage.py
 
-.PHONY: help run test lint test-app test-sqlite test-postgres migrations-check check-deploy \
-        test-e2e lock clean
+.PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres migrations-check \
+        check-deploy test-e2e release deploy smoke lock clean
+
+# The git revision `make release` and `make deploy` ship (any ref; default the checkout's HEAD).
+REVISION ?= HEAD
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -38,12 +41,18 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-e2e ## Run every suite.
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed ## ruff, yamllint and ansible-lint.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict deploy .github
+	cd deploy && PATH="$(abspath $(BIN)):$$PATH" ../$(BIN)/ansible-lint --offline --profile production
+	scripts/lint-workflows.sh
+
+lint-workflows: $(VENV)/.dev-installed ## check-jsonschema and zizmor on .github/workflows.
+	scripts/lint-workflows.sh
 
 migrations-check: $(VENV)/.dev-installed ## Fail when a model change has no migration.
 	# A development environment: this command serves no traffic and needs no secret.
@@ -65,6 +74,16 @@ test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwawa
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	$(BIN)/pytest -p no:django -p no:cacheprovider tests/e2e
+
+release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
+	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(REVISION)
+
+deploy: $(VENV)/.dev-installed ## Deploy REVISION to production (inventories/production).
+	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production site.yml \
+	    -e app_release_revision=$(REVISION)
+
+smoke: ## Smoke-test a running site: make smoke URL=https://board.example.com
+	scripts/smoke-test.sh "$(URL)"
 
 lock: ## Re-resolve the lock files (needs uv).
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock

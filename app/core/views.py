@@ -5,11 +5,11 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """The process is up. Touches no database, so a database outage does not restart it."""
     response = JsonResponse({"status": "ok"})
@@ -19,7 +19,7 @@ def healthz(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request):
     """Ready for traffic: the database answers and every migration is applied."""
     connection = connections[DEFAULT_DB_ALIAS]

@@ -1,0 +1,259 @@
+"""Session fixtures for the end-to-end tests.
+
+``testbed``      a booted Debian 12 server (see testbed.py); torn down at the end
+                 of the session, also when tests fail or are interrupted.
+``provisioned``  the same server after ``ansible-playbook -i <test inventory>
+                 site.yml`` ran once from deploy/, exactly as an operator runs it.
+
+Environment knobs (besides the TESTBED_* ones of testbed.py):
+    E2E_KEEP=1            leave the test server up after the session (then
+                          ``python tests/e2e/testbed.py ssh|down``).
+    E2E_PLAYBOOK          playbook relative to deploy/ (default site.yml).
+    E2E_ANSIBLE_ARGS      extra ansible-playbook arguments (e.g. "--tags base,postgresql").
+    E2E_LOG_DIR           where ansible logs are kept (default
+                          /var/tmp/board-e2e-logs/<TESTBED_NAME>).
+
+Tests marked ``@pytest.mark.last`` run after all the others (the idempotence
+check re-runs the playbook, so it must come last).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .testbed import Testbed
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+TEST_INVENTORY_SRC = DEPLOY / "inventories" / "test"
+# Inventory hostname of the test server and its group in the test inventory.
+INVENTORY_HOST = "board-test"
+INVENTORY_GROUP = "board_servers"
+SERVER_NAME = "board.test"
+
+RECAP_RE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "last: run this test after all the others")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+def _bin(name: str) -> str:
+    """Tool from the venv pytest runs in, else from PATH."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found (run from the project venv)")
+    return found
+
+
+@dataclass
+class PlaybookRun:
+    """Result of one ansible-playbook run."""
+
+    returncode: int
+    log_path: Path
+    stdout: str
+    recap: dict[str, dict[str, int]]
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.stdout.splitlines()[-lines:])
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported 'changed' (for idempotence diagnostics)."""
+        out, task = [], None
+        for line in self.stdout.splitlines():
+            if line.startswith(("TASK [", "RUNNING HANDLER [")):
+                task = line
+            elif line.startswith("changed:") and task:
+                out.append(f"{task.rstrip(' *')} -> {line}")
+        return out
+
+
+def parse_recap(text: str) -> dict[str, dict[str, int]]:
+    recap: dict[str, dict[str, int]] = {}
+    in_recap = False
+    for line in text.splitlines():
+        if line.startswith("PLAY RECAP"):
+            in_recap, recap = True, {}
+            continue
+        if in_recap:
+            m = RECAP_RE.match(line.strip())
+            if m:
+                recap[m.group("host")] = {
+                    k: int(v) for k, v in (kv.split("=") for kv in m.group("counts").split())
+                }
+            elif line.strip():
+                in_recap = False
+    return recap
+
+
+@dataclass
+class Provisioned:
+    """The test server after site.yml ran; can re-run the playbook."""
+
+    testbed: Testbed
+    inventory_dir: Path
+    vault_password_file: Path
+    secrets: dict[str, str]
+    log_dir: Path
+    host: str = INVENTORY_HOST
+    server_name: str = SERVER_NAME
+    runs: list[PlaybookRun] = field(default_factory=list)
+
+    @property
+    def first_run(self) -> PlaybookRun:
+        return self.runs[0]
+
+    def ansible_playbook_argv(self, playbook: str | None = None) -> list[str]:
+        return [
+            _bin("ansible-playbook"),
+            "-i",
+            str(self.inventory_dir),
+            "--vault-password-file",
+            str(self.vault_password_file),
+            *shlex.split(os.environ.get("E2E_ANSIBLE_ARGS", "")),
+            playbook or os.environ.get("E2E_PLAYBOOK", "site.yml"),
+        ]
+
+    def run_playbook(self, label: str, playbook: str | None = None) -> PlaybookRun:
+        """Run the playbook from deploy/ like an operator; output streamed to a log file."""
+        log_path = self.log_dir / f"{len(self.runs) + 1:02d}-{label}.log"
+        env = dict(
+            os.environ,
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_NOCOLOR="1",
+            PYTHONUNBUFFERED="1",
+        )
+        env.pop("ANSIBLE_LOG_PATH", None)  # the log file below is the record
+        argv = self.ansible_playbook_argv(playbook)
+        with open(log_path, "w") as logf:
+            logf.write("$ cd deploy && " + shlex.join(argv) + "\n")
+            logf.flush()
+            proc = subprocess.run(
+                argv,
+                cwd=DEPLOY,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        text = log_path.read_text(errors="replace")
+        run = PlaybookRun(proc.returncode, log_path, text, parse_recap(text))
+        self.runs.append(run)
+        return run
+
+
+def _write_test_inventory(tb: Testbed, inv: Path) -> None:
+    if TEST_INVENTORY_SRC.is_dir():
+        shutil.copytree(
+            TEST_INVENTORY_SRC, inv, ignore=shutil.ignore_patterns("hosts.yml", "vault.yml")
+        )
+    gv = inv / "group_vars" / "all"
+    gv.mkdir(parents=True, exist_ok=True)
+    ssh_args = (
+        "-o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new "
+        f"-o UserKnownHostsFile={tb.known_hosts}"
+    )
+    (inv / "hosts.yml").write_text(
+        "---\n"
+        "# Generated by tests/e2e/conftest.py for one test run.\n"
+        f"{INVENTORY_GROUP}:\n"
+        "  hosts:\n"
+        f"    {INVENTORY_HOST}:\n"
+        f"      ansible_host: {tb.ip}\n"
+        "      ansible_user: root\n"
+        f"      ansible_ssh_private_key_file: {tb.key_path}\n"
+        f'      ansible_ssh_common_args: "{ssh_args}"\n'
+    )
+    (gv / "testbed.yml").write_text(
+        "---\n"
+        "# Generated by tests/e2e/conftest.py: values that depend on this test run.\n"
+        f"base_apt_proxy: {tb.proxy_url}\n"
+    )
+
+
+def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
+    values = {
+        "vault_postgresql_owner_password": secrets.token_urlsafe(24),
+        "vault_postgresql_runtime_password": secrets.token_urlsafe(24),
+        "vault_app_secret_key": secrets.token_urlsafe(50),
+        "vault_app_superuser_password": secrets.token_urlsafe(18),
+    }
+    password_file.write_text(secrets.token_urlsafe(32) + "\n")
+    password_file.chmod(0o600)
+    plain = "---\n" + "".join(f'{k}: "{v}"\n' for k, v in values.items())
+    out = inv / "group_vars" / "all" / "vault.yml"
+    # plaintext goes through stdin only, never to disk
+    subprocess.run(
+        [
+            _bin("ansible-vault"),
+            "encrypt",
+            "--vault-password-file",
+            str(password_file),
+            "--output",
+            str(out),
+            "-",
+        ],
+        input=plain,
+        text=True,
+        check=True,
+        capture_output=True,
+        cwd=DEPLOY,
+    )
+    return values
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    if os.geteuid() != 0:
+        pytest.skip("the e2e test bed needs root (network namespaces, systemd-nspawn)")
+    tb = Testbed()
+    try:
+        tb.up()
+        yield tb
+    finally:
+        if os.environ.get("E2E_KEEP") == "1" and tb.workdir is not None:
+            print(f"\nE2E_KEEP=1: test server left up\n{tb.describe()}", file=sys.stderr)
+        else:
+            tb.down()
+
+
+@pytest.fixture(scope="session")
+def provisioned(testbed):
+    run_dir = testbed.workdir / "ansible"
+    run_dir.mkdir(mode=0o700)
+    inv = run_dir / "inventory"
+    _write_test_inventory(testbed, inv)
+    password_file = run_dir / "vault-password"
+    values = _write_vault(inv, password_file)
+    log_dir = Path(os.environ.get("E2E_LOG_DIR", f"/var/tmp/board-e2e-logs/{testbed.name}"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for old in log_dir.glob("*.log"):
+        old.unlink()
+    prov = Provisioned(testbed, inv, password_file, values, log_dir)
+    run = prov.run_playbook("site")
+    if run.returncode != 0:
+        pytest.fail(
+            f"ansible-playbook failed (rc={run.returncode}); full log: {run.log_path}\n"
+            + run.tail(),
+            pytrace=False,
+        )
+    return prov

@@ -1,0 +1,205 @@
+"""The app as installed on the server: files, processes, socket and the systemd sandbox."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+APP_ROOT = "/srv/board"
+SOCKET = "/run/board/gunicorn.sock"
+MAX_EXPOSURE = 2.0
+
+
+def sh(provisioned, cmd: str, check: bool = True) -> str:
+    proc = provisioned.testbed.ssh(cmd, check=False)
+    if check:
+        assert proc.returncode == 0, (
+            f"{cmd!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
+        )
+    return proc.stdout.strip()
+
+
+def get_over_socket(path: str) -> str:
+    """Shell command: GET `path` from Gunicorn's socket with python3 (the server has no curl)."""
+    code = (
+        "import socket; s = socket.socket(socket.AF_UNIX); "
+        f"s.connect('{SOCKET}'); "
+        f"s.sendall(b'GET {path} HTTP/1.0\\r\\nHost: board.test\\r\\n\\r\\n'); "
+        "print(b''.join(iter(lambda: s.recv(65536), b'')).decode())"
+    )
+    return f'python3 -c "{code}"'
+
+
+def test_env_file_is_root_only(provisioned):
+    assert sh(provisioned, f"stat -c '%a %U %G' {APP_ROOT}/shared/.env") == "600 root board"
+    # The app user itself cannot read it (systemd reads it as root).
+    proc = provisioned.testbed.ssh(f"runuser -u board -- cat {APP_ROOT}/shared/.env")
+    assert proc.returncode != 0
+
+
+def test_release_layout(provisioned):
+    current = sh(provisioned, f"readlink {APP_ROOT}/current")
+    assert re.fullmatch(r"releases/[0-9a-f]{40}", current), current
+    sha = current.rsplit("/", 1)[1]
+    assert sh(provisioned, f"cat {APP_ROOT}/current/REVISION") == sha
+    # The running code says which release it is.
+    health = sh(provisioned, get_over_socket("/healthz"))
+    assert f"X-App-Revision: {sha}" in health
+    # Static files: written by the app user, readable by nginx's group only.
+    assert sh(provisioned, f"stat -c '%a %U %G' {APP_ROOT}/shared/static") == "2750 board www-data"
+    sh(provisioned, f"runuser -u www-data -- test -r {APP_ROOT}/shared/static/admin/css/base.css")
+
+
+def test_gunicorn_runs_as_board(provisioned):
+    assert (
+        sh(provisioned, "systemctl is-active gunicorn.service gunicorn.socket") == "active\nactive"
+    )
+    assert sh(provisioned, "systemctl show -p Type --value gunicorn.service") == "notify"
+    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
+    assert main_pid != "0"
+    users = sh(provisioned, f"ps -o user= -p {main_pid} --ppid {main_pid}").split()
+    assert len(users) >= 2, users  # the arbiter and at least one worker
+    assert set(users) == {"board"}, users
+
+
+def test_socket_is_reachable_by_nginx_only(provisioned):
+    assert sh(provisioned, f"stat -c '%a %U %G %F' {SOCKET}") == "660 root www-data socket"
+    connect = (
+        "python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); "
+        f's.connect("{SOCKET}"); print("connected")\''
+    )
+    assert sh(provisioned, f"runuser -u www-data -- {connect}") == "connected"
+    denied = provisioned.testbed.ssh(f"runuser -u nobody -- {connect}")
+    assert denied.returncode != 0
+    assert "PermissionError" in denied.stderr
+
+
+def test_reload_replaces_workers_and_keeps_serving(provisioned):
+    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
+    workers_before = set(sh(provisioned, f"pgrep -P {main_pid}").split())
+    sh(provisioned, "systemctl reload gunicorn.service")
+    sh(
+        provisioned,
+        f"for i in $(seq 50); do {get_over_socket('/healthz')} | grep -q '200 OK' && exit 0; "
+        "sleep 0.2; done; exit 1",
+    )
+    assert sh(provisioned, "systemctl show -p MainPID --value gunicorn.service") == main_pid
+    # Wait for the old workers to be gone.
+    sh(
+        provisioned,
+        f'for i in $(seq 50); do [ -z "$(comm -12 <(pgrep -P {main_pid} | sort) '
+        f"<(printf '%s\\n' {' '.join(sorted(workers_before))} | sort))\" ] && exit 0; sleep 0.2; "
+        "done; exit 1",
+    )
+
+
+def test_systemd_security_exposure(provisioned):
+    out = sh(provisioned, "systemd-analyze security --no-pager gunicorn.service", check=False)
+    match = re.search(r"Overall exposure level for gunicorn\.service:\s*([0-9.]+)\s*(\S+)", out)
+    assert match, out
+    exposure = float(match.group(1))
+    print(f"\nsystemd-analyze security gunicorn.service: exposure {exposure} {match.group(2)}")
+    print("\n".join(line for line in out.splitlines() if line.startswith("✗")))
+    assert exposure <= MAX_EXPOSURE, out
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("PrivateTmp", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("User", "board"),
+        ("UMask", "0027"),
+    ],
+)
+def test_unit_sandbox_settings(provisioned, setting, expected):
+    assert sh(provisioned, f"systemctl show -p {setting} --value gunicorn.service") == expected
+
+
+def _run_site(provisioned, label: str, build_repo: str) -> str:
+    """site.yml with the release built from `build_repo`; returns the log text."""
+    argv = provisioned.ansible_playbook_argv()
+    argv[-1:-1] = ["-e", f"app_build_repo={build_repo}"]
+    log_path = provisioned.log_dir / f"release-{label}.log"
+    with open(log_path, "w") as logf:
+        proc = subprocess.run(
+            argv,
+            cwd=DEPLOY,
+            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    text = log_path.read_text(errors="replace")
+    assert proc.returncode == 0, f"site.yml failed, log: {log_path}\n{text[-3000:]}"
+    return text
+
+
+def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
+    """Deploying another revision: new release dir, `current` switched, HUP (same main PID),
+    every request during the deploy answered; then the original revision is put back."""
+    source = os.environ.get("E2E_APP_BUILD_REPO", str(REPO))
+    head = subprocess.run(
+        ["git", "-C", source, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
+    if head.returncode != 0:
+        pytest.skip(f"{source} has no commit to build a second release from")
+    clone = tmp_path / "repo"
+    git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
+    subprocess.run([*git, "clone", "--quiet", source, str(clone)], check=True)
+    with open(clone / "app" / "config" / "urls.py", "a") as f:
+        f.write("# e2e: a second release\n")
+    subprocess.run([*git, "-C", str(clone), "commit", "--quiet", "-am", "e2e release"], check=True)
+    new_sha = subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    old_current = sh(provisioned, f"readlink {APP_ROOT}/current")
+    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
+
+    # Probe Gunicorn (through its socket, on the server) for the whole deploy.
+    failures: list[str] = []
+    answers: list[str] = []
+    stop = threading.Event()
+    probe = get_over_socket("/healthz")
+
+    def hammer():
+        while not stop.is_set():
+            proc = provisioned.testbed.ssh(probe, check=False, timeout=30)
+            status = proc.stdout.split("\n", 1)[0]
+            (answers if " 200 " in status else failures).append(status or proc.stderr)
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=hammer, daemon=True)
+    thread.start()
+    try:
+        log = _run_site(provisioned, "new", str(clone))
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert "RUNNING HANDLER [app : Reload gunicorn]" in log
+    assert "RUNNING HANDLER [app : Restart gunicorn]" not in log
+    assert sh(provisioned, f"readlink {APP_ROOT}/current") == f"releases/{new_sha}"
+    assert sh(provisioned, "systemctl show -p MainPID --value gunicorn.service") == main_pid
+    sh(
+        provisioned,
+        f"for i in $(seq 50); do {probe} | grep -q 'X-App-Revision: {new_sha}' && exit 0; "
+        "sleep 0.2; done; exit 1",
+    )
+    print(f"\nrequests during the deploy: {len(answers)} answered, {len(failures)} failed")
+    assert answers and not failures, failures
+
+    # Back to the original release (still installed: only `current` moves).
+    _run_site(provisioned, "back", os.environ.get("E2E_APP_BUILD_REPO", str(REPO)))
+    assert sh(provisioned, f"readlink {APP_ROOT}/current") == old_current
