@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres migrations-check \
-        check-deploy test-e2e release deploy smoke lock clean
+        check-deploy test-e2e release provision deploy rollback smoke lock clean
 
 # The git revision `make release` and `make deploy` ship (any ref; default the checkout's HEAD).
 REVISION ?= HEAD
@@ -73,14 +73,23 @@ test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwawa
 	scripts/with-test-postgres.sh $(BIN)/pytest -p no:cacheprovider --create-db
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
-	$(BIN)/pytest -p no:django -p no:cacheprovider tests/e2e
+	# pytest-django is off here (no Django in this process), so its ini key is unknown: not an error.
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/e2e
 
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
 	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(REVISION)
 
-deploy: $(VENV)/.dev-installed ## Deploy REVISION to production (inventories/production).
+provision: $(VENV)/.dev-installed ## Provision the production servers (site.yml; first deploy too).
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production site.yml \
 	    -e app_release_revision=$(REVISION)
+
+deploy: $(VENV)/.dev-installed ## Deploy REVISION to production (deploy.yml).
+	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production deploy.yml \
+	    -e app_release_revision=$(REVISION)
+
+rollback: $(VENV)/.dev-installed ## Roll production back (TO=<sha> for a named release).
+	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production rollback.yml \
+	    $(if $(TO),-e rollback_to=$(TO))
 
 smoke: ## Smoke-test a running site: make smoke URL=https://board.example.com
 	scripts/smoke-test.sh "$(URL)"

@@ -43,3 +43,9 @@ def other_client(db):
 @pytest.fixture
 def staff_client(db):
     return client_for(UserFactory(is_staff=True))
+
+
+@pytest.fixture
+def clients(api, author_client, other_client, staff_client):
+    """One client per role of the permission matrix; `user` is the author."""
+    return {"anonymous": api, "author": author_client, "other": other_client, "staff": staff_client}

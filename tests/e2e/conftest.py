@@ -26,6 +26,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,11 +46,20 @@ RECAP_RE = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "last: run this test after all the others")
+    config.addinivalue_line("markers", "last: run this test after the read-only ones")
+    config.addinivalue_line(
+        "markers", "releases: change the deployed release; run after `last` (idempotence)"
+    )
+
+
+def _order(item) -> int:
+    if item.get_closest_marker("releases") is not None:
+        return 2
+    return 1 if item.get_closest_marker("last") is not None else 0
 
 
 def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    items.sort(key=_order)  # stable: file order within each group
 
 
 def _bin(name: str) -> str:
@@ -121,7 +131,9 @@ class Provisioned:
     def first_run(self) -> PlaybookRun:
         return self.runs[0]
 
-    def ansible_playbook_argv(self, playbook: str | None = None) -> list[str]:
+    def ansible_playbook_argv(
+        self, playbook: str | None = None, extra_args: Sequence[str] = ()
+    ) -> list[str]:
         return [
             _bin("ansible-playbook"),
             "-i",
@@ -129,10 +141,13 @@ class Provisioned:
             "--vault-password-file",
             str(self.vault_password_file),
             *shlex.split(os.environ.get("E2E_ANSIBLE_ARGS", "")),
+            *extra_args,
             playbook or os.environ.get("E2E_PLAYBOOK", "site.yml"),
         ]
 
-    def run_playbook(self, label: str, playbook: str | None = None) -> PlaybookRun:
+    def run_playbook(
+        self, label: str, playbook: str | None = None, extra_args: Sequence[str] = ()
+    ) -> PlaybookRun:
         """Run the playbook from deploy/ like an operator; output streamed to a log file."""
         log_path = self.log_dir / f"{len(self.runs) + 1:02d}-{label}.log"
         env = dict(
@@ -142,7 +157,7 @@ class Provisioned:
             PYTHONUNBUFFERED="1",
         )
         env.pop("ANSIBLE_LOG_PATH", None)  # the log file below is the record
-        argv = self.ansible_playbook_argv(playbook)
+        argv = self.ansible_playbook_argv(playbook, extra_args)
         with open(log_path, "w") as logf:
             logf.write("$ cd deploy && " + shlex.join(argv) + "\n")
             logf.flush()
@@ -224,7 +239,7 @@ def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def testbed():
     if os.geteuid() != 0:
-        pytest.skip("the e2e test bed needs root (network namespaces, systemd-nspawn)")
+        pytest.fail("the e2e test bed needs root (network namespaces, systemd-nspawn)")
     tb = Testbed()
     try:
         tb.up()

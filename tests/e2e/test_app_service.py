@@ -154,7 +154,7 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
         ["git", "-C", source, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
     )
     if head.returncode != 0:
-        pytest.skip(f"{source} has no commit to build a second release from")
+        pytest.fail(f"{source} has no commit to build a second release from")
     clone = tmp_path / "repo"
     git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
     subprocess.run([*git, "clone", "--quiet", source, str(clone)], check=True)

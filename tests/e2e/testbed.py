@@ -57,6 +57,7 @@ HOST_PACKAGES = {
     "ssh-keygen": "openssh-client",
 }
 SUITE = "bookworm"
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 ROOTFS_PACKAGES = [
     "systemd",
     "systemd-sysv",
@@ -92,6 +93,9 @@ def quiet(argv) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------
 def ensure_host_packages() -> None:
     missing = sorted({pkg for exe, pkg in HOST_PACKAGES.items() if shutil.which(exe) is None})
+    # An Ubuntu controller (a CI runner) needs Debian's keys to verify the bookworm archive.
+    if not Path(DEBIAN_KEYRING).is_file():
+        missing.append("debian-archive-keyring")
     if not missing:
         return
     log(f"installing host packages: {' '.join(missing)}")
@@ -157,6 +161,7 @@ def rootfs_tarball() -> Path:
                 [
                     "debootstrap",
                     "--variant=minbase",
+                    f"--keyring={DEBIAN_KEYRING}",
                     "--include=" + ",".join(ROOTFS_PACKAGES),
                     SUITE,
                     str(rootfs),

@@ -113,15 +113,7 @@ def test_create_post_needs_a_token(api):
     ("who", "expected"),
     [("anonymous", 401), ("author", 200), ("other", 403), ("staff", 403)],
 )
-def test_edit_permission_matrix(
-    method, who, expected, user, api, author_client, other_client, staff_client
-):
-    clients = {
-        "anonymous": api,
-        "author": author_client,
-        "other": other_client,
-        "staff": staff_client,
-    }
+def test_edit_permission_matrix(method, who, expected, user, clients):
     post = PostFactory(author=user)
     payload = {"title": "Edited", "content": "New", "tags": ["x"]}
     response = getattr(clients[who], method)(reverse("post-detail", args=[post.pk]), payload)
@@ -134,15 +126,7 @@ def test_edit_permission_matrix(
     ("who", "expected"),
     [("anonymous", 401), ("author", 204), ("other", 403), ("staff", 204)],
 )
-def test_delete_permission_matrix(
-    who, expected, user, api, author_client, other_client, staff_client
-):
-    clients = {
-        "anonymous": api,
-        "author": author_client,
-        "other": other_client,
-        "staff": staff_client,
-    }
+def test_delete_permission_matrix(who, expected, user, clients):
     post = PostFactory(author=user)
     response = clients[who].delete(reverse("post-detail", args=[post.pk]))
     assert response.status_code == expected

@@ -1,0 +1,124 @@
+"""A bounded HTTPS load generator for zero-downtime checks.
+
+Threads send GET requests to the test server (SNI and Host set to the site's name, the
+certificate verified against the site's own CA file), each on a new connection so every request
+crosses nginx's accept path. It runs for at least `min_seconds`, then stops when told to,
+or after `max_seconds` or `max_requests`, whichever comes first. Every exception and every
+non-2xx answer counts as an error.
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    statuses: collections.Counter = field(default_factory=collections.Counter)
+    revisions: list[str] = field(default_factory=list)  # in the order they were first seen
+    error_samples: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        rate = self.requests / self.seconds if self.seconds else 0.0
+        return (
+            f"load: {self.requests} requests in {self.seconds:.1f} s ({rate:.0f}/s), "
+            f"{self.errors} errors, statuses {dict(self.statuses)}, "
+            f"revisions served in order {[r[:10] for r in self.revisions]}"
+        )
+
+
+class _Connection(http.client.HTTPSConnection):
+    """Connects to an IP address while presenting (and verifying) the site's name."""
+
+    def __init__(self, ip: str, server_name: str, context: ssl.SSLContext, timeout: float):
+        super().__init__(ip, 443, context=context, timeout=timeout)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
+
+
+class HttpsLoad:
+    def __init__(
+        self,
+        ip: str,
+        server_name: str,
+        cacert: str,
+        paths: tuple[str, ...] = ("/healthz", "/readyz"),
+        threads: int = 4,
+        min_seconds: float = 0.0,
+        max_seconds: float = 60.0,
+        max_requests: int = 200_000,
+        timeout: float = 10.0,
+    ):
+        self.ip, self.server_name, self.paths = ip, server_name, paths
+        self.context = ssl.create_default_context(cafile=cacert)
+        self.threads, self.max_requests = threads, max_requests
+        self.min_seconds, self.max_seconds = min_seconds, max_seconds
+        self.timeout = timeout
+        self.result = LoadResult()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._started = 0.0
+
+    def _record(self, status: int | None, revision: str | None, error: str | None) -> None:
+        with self._lock:
+            self.result.requests += 1
+            if status is not None:
+                self.result.statuses[status] += 1
+            if revision and revision not in self.result.revisions:
+                self.result.revisions.append(revision)
+            if error is not None:
+                self.result.errors += 1
+                if len(self.result.error_samples) < 10:
+                    self.result.error_samples.append(error)
+
+    def _run(self, index: int) -> None:
+        deadline = self._started + self.max_seconds
+        n = index
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self._lock:
+                if self.result.requests >= self.max_requests:
+                    return
+            path = self.paths[n % len(self.paths)]
+            n += 1
+            conn = _Connection(self.ip, self.server_name, self.context, self.timeout)
+            try:
+                conn.request("GET", path, headers={"Host": self.server_name})
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                error = None if 200 <= status < 300 else f"{path} -> {status}"
+                self._record(status, response.getheader("X-App-Revision"), error)
+            except (OSError, http.client.HTTPException) as exc:
+                self._record(None, None, f"{path} -> {exc.__class__.__name__}: {exc}")
+            finally:
+                conn.close()
+
+    def __enter__(self) -> HttpsLoad:
+        self._started = time.monotonic()
+        for i in range(self.threads):
+            worker = threading.Thread(target=self._run, args=(i,), daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        remaining = self.min_seconds - (time.monotonic() - self._started)
+        if remaining > 0:
+            time.sleep(remaining)
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(timeout=self.timeout + 5)
+        self.result.seconds = time.monotonic() - self._started

@@ -1,0 +1,394 @@
+"""Everyday releases on the provisioned host: deploy.yml, rollback.yml, restore.yml, backups.
+
+Each deploy runs under continuous HTTPS load from the controller (tests/e2e/load.py); every
+request must succeed. These tests change the deployed release, so they run after the
+idempotence check (marker `releases`), in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEPLOY, REPO
+from .load import HttpsLoad
+
+pytestmark = pytest.mark.releases
+
+APP_ROOT = "/srv/board"
+DUMP_DIR = "/var/backups/postgresql/deploys"
+GIT = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
+
+
+def sh(provisioned, command: str) -> str:
+    return provisioned.testbed.ssh(command, check=True).stdout.strip()
+
+
+def _commit(clone: Path, message: str, edit) -> str:
+    edit(clone)
+    subprocess.run([*GIT, "-C", str(clone), "commit", "--quiet", "-am", message], check=True)
+    return subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture(scope="module")
+def revisions(tmp_path_factory):
+    """A clone of this repository with three more commits: a visible change, a release that
+    fails readiness, and one more ordinary release."""
+    clone = tmp_path_factory.mktemp("releases") / "repo"
+    subprocess.run([*GIT, "clone", "--quiet", str(REPO), str(clone)], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    settings = clone / "app/config/settings.py"
+    views = clone / "app/core/views.py"
+    visible = _commit(
+        clone,
+        "e2e: API version 1.0.1",
+        lambda c: _replace(settings, '"VERSION": "1.0.0"', '"VERSION": "1.0.1-e2e"'),
+    )
+    broken = _commit(
+        clone,
+        "e2e: a release that is never ready",
+        lambda c: _replace(
+            views,
+            "    connection = connections[DEFAULT_DB_ALIAS]\n",
+            '    return JsonResponse({"status": "unavailable", "reason": "e2e broken"}, '
+            "status=503)\n"
+            "    connection = connections[DEFAULT_DB_ALIAS]\n",
+        ),
+    )
+    # The next ordinary release is built on the good one, not on the broken one.
+    subprocess.run(
+        [*GIT, "-C", str(clone), "checkout", "--quiet", "-b", "fixed", visible], check=True
+    )
+    another = _commit(
+        clone,
+        "e2e: one more release",
+        lambda c: _replace(settings, '"VERSION": "1.0.1-e2e"', '"VERSION": "1.0.2-e2e"'),
+    )
+    return {"clone": clone, "head": head, "visible": visible, "broken": broken, "another": another}
+
+
+@pytest.fixture(scope="module")
+def cacert(provisioned, tmp_path_factory) -> Path:
+    cert = sh(provisioned, f"cat /etc/ssl/certs/{provisioned.server_name}.crt")
+    path = tmp_path_factory.mktemp("tls") / "server.crt"
+    path.write_text(cert + "\n")
+    return path
+
+
+def _deploy_args(provisioned, revisions, cacert, revision: str, *extra: str) -> list[str]:
+    return [
+        "-e",
+        f"app_build_repo={revisions['clone']}",
+        "-e",
+        f"app_release_revision={revision}",
+        "-e",
+        f"release_public_probe_address={provisioned.testbed.ip}",
+        "-e",
+        f"release_public_probe_cacert={cacert}",
+        *extra,
+    ]
+
+
+def _prebuild(provisioned, revisions, revision: str) -> None:
+    """Build the artifact before the load starts, as CI would; the deploy then reuses it."""
+    python = sh(provisioned, "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
+    subprocess.run(
+        [
+            str(DEPLOY / "scripts/build_release.sh"),
+            "--repo",
+            str(revisions["clone"]),
+            "--rev",
+            revision,
+            "--python",
+            python,
+            "--arch",
+            "x86_64",
+            "--glibc",
+            "2.35",
+            "--out",
+            str(DEPLOY / ".build"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHON=str(Path(os.sys.executable))),
+    )
+
+
+def _load(provisioned, cacert) -> HttpsLoad:
+    # At least 20 s of load, and a hard stop at 90 s: a deploy here takes 40-50 s.
+    return HttpsLoad(
+        provisioned.testbed.ip,
+        provisioned.server_name,
+        str(cacert),
+        threads=3,
+        min_seconds=20,
+        max_seconds=90,
+    )
+
+
+def _served_revision(provisioned) -> str:
+    return sh(provisioned, f"readlink {APP_ROOT}/current").removeprefix("releases/")
+
+
+def _api_version(provisioned, cacert) -> str:
+    conn = load_connection(provisioned, cacert)
+    conn.request(
+        "GET",
+        "/api/schema/?format=json",
+        headers={"Host": provisioned.server_name, "Accept": "application/vnd.oai.openapi+json"},
+    )
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    assert response.status == 200, body[:300]
+    return re.search(r'"version":\s*"([^"]+)"', body).group(1)
+
+
+def load_connection(provisioned, cacert):
+    import ssl
+
+    from .load import _Connection
+
+    context = ssl.create_default_context(cafile=str(cacert))
+    return _Connection(provisioned.testbed.ip, provisioned.server_name, context, 10)
+
+
+def _deploy_under_load(provisioned, revisions, cacert, name: str):
+    """deploy.yml of revisions[name] (artifact built beforehand) under HTTPS load."""
+    _prebuild(provisioned, revisions, revisions[name])
+    with _load(provisioned, cacert) as load:
+        run = provisioned.run_playbook(
+            f"deploy-{name}",
+            "deploy.yml",
+            _deploy_args(provisioned, revisions, cacert, revisions[name]),
+        )
+    print("\n" + load.result.summary())
+    return run, load.result
+
+
+def test_deploy_a_new_revision_under_load_with_zero_failures(provisioned, revisions, cacert):
+    before = _served_revision(provisioned)
+    run, result = _deploy_under_load(provisioned, revisions, cacert, "visible")
+    assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert result.errors == 0, result.error_samples
+    assert result.requests >= 200
+    assert _served_revision(provisioned) == revisions["visible"]
+    # The load saw the switch happen: old code first, new code last.
+    assert result.revisions[0] == before and result.revisions[-1] == revisions["visible"]
+    assert _api_version(provisioned, cacert) == "1.0.1-e2e"
+    dumps = sh(provisioned, f"ls {DUMP_DIR}")
+    assert re.search(rf"^{revisions['visible']}-\d{{8}}T\d{{6}}Z\.pgc$", dumps, re.M), dumps
+    assert sh(provisioned, f"stat -c '%a %U' {DUMP_DIR}/{revisions['visible']}-*.pgc") == (
+        "600 postgres"
+    )
+
+
+def test_a_release_that_is_not_ready_never_gets_traffic(provisioned, revisions, cacert):
+    run, result = _deploy_under_load(provisioned, revisions, cacert, "broken")
+    assert run.returncode != 0
+    assert "DEPLOY FAILED" in run.stdout
+    assert "is not ready" in run.stdout and "e2e broken" in run.stdout
+    assert f"Traffic never left {revisions['visible']}" in run.stdout
+    assert result.errors == 0, result.error_samples
+    assert result.revisions == [revisions["visible"]]
+    assert _served_revision(provisioned) == revisions["visible"]
+    assert sh(provisioned, f"test -d {APP_ROOT}/shared/deploy.lock || echo unlocked") == "unlocked"
+
+
+def test_a_concurrent_deploy_is_refused_by_the_lock(provisioned, revisions, cacert):
+    first_log = provisioned.log_dir / "deploy-first-of-two.log"
+    argv = provisioned.ansible_playbook_argv(
+        "deploy.yml", _deploy_args(provisioned, revisions, cacert, revisions["visible"])
+    )
+    with open(first_log, "w") as logf:
+        first = subprocess.Popen(
+            argv,
+            cwd=DEPLOY,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ, ANSIBLE_NOCOLOR="1", USER="first-deployer"),
+        )
+    try:
+        for _ in range(120):
+            if (
+                provisioned.testbed.ssh(f"test -f {APP_ROOT}/shared/deploy.lock/owner").returncode
+                == 0
+            ):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"the first deploy never took the lock; log: {first_log}")
+        second = provisioned.run_playbook(
+            "deploy-second-of-two",
+            "deploy.yml",
+            _deploy_args(provisioned, revisions, cacert, revisions["visible"]),
+        )
+    finally:
+        first_rc = first.wait(timeout=600)
+    assert second.returncode != 0
+    assert "Another deploy is running" in second.stdout
+    assert "first-deployer since" in second.stdout
+    assert first_rc == 0, first_log.read_text()[-3000:]
+
+
+def test_rollback_goes_back_with_zero_failures(provisioned, revisions, cacert):
+    with _load(provisioned, cacert) as load:
+        run = provisioned.run_playbook(
+            "rollback",
+            "rollback.yml",
+            [
+                "-e",
+                f"release_public_probe_address={provisioned.testbed.ip}",
+                "-e",
+                f"release_public_probe_cacert={cacert}",
+            ],
+        )
+    result = load.result
+    print("\n" + result.summary())
+    assert run.returncode == 0, f"rollback.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert result.errors == 0, result.error_samples
+    assert _served_revision(provisioned) == revisions["head"]
+    assert result.revisions[-1] == revisions["head"]
+    assert _api_version(provisioned, cacert) == "1.0.0"
+
+
+def test_keep_releases_prunes_old_releases_and_their_dumps(provisioned, revisions, cacert):
+    run = provisioned.run_playbook(
+        "deploy-another",
+        "deploy.yml",
+        _deploy_args(
+            provisioned, revisions, cacert, revisions["another"], "-e", "release_keep_releases=2"
+        ),
+    )
+    assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
+    releases = sh(provisioned, f"ls {APP_ROOT}/releases").split()
+    assert len(releases) == 2 and revisions["another"] in releases, releases
+    dumps = sh(provisioned, f"ls {DUMP_DIR}").split()
+    assert dumps and all(d.split("-")[0] in releases for d in dumps), dumps
+    assert _api_version(provisioned, cacert) == "1.0.2-e2e"
+
+
+def test_every_deploy_is_in_the_deploy_log(provisioned, revisions):
+    log = sh(provisioned, f"cat {APP_ROOT}/shared/deploy.log")
+    print("\n" + log)
+    assert re.search(rf"deploy revision={revisions['visible']} by=\S+ outcome=success", log)
+    assert re.search(rf"deploy revision={revisions['broken']} by=\S+ outcome=failed", log)
+    assert re.search(rf"rollback revision={revisions['head']} by=\S+ outcome=success", log)
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", log, re.M)
+
+
+def _api(provisioned, cacert, method: str, path: str, body: dict, token: str = "") -> dict:
+    conn = load_connection(provisioned, cacert)
+    headers = {"Host": provisioned.server_name, "Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    conn.request(method, path, body=json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    data = json.loads(response.read() or b"{}")
+    conn.close()
+    assert 200 <= response.status < 300, (path, response.status, data)
+    return data
+
+
+def test_nightly_backup_timer_produces_a_private_dump(provisioned, cacert):
+    # Rows to back up, written through the public API.
+    user = {"username": f"backup{int(time.time())}", "password": "a-long-backup-password-7"}
+    _api(provisioned, cacert, "POST", "/api/v1/auth/register/", user)
+    token = _api(provisioned, cacert, "POST", "/api/v1/auth/token/", user)["access"]
+    for i in range(3):
+        post = _api(
+            provisioned,
+            cacert,
+            "POST",
+            "/api/v1/posts/",
+            {"title": f"Backed up {i}", "content": "x", "tags": ["backup", f"t{i}"]},
+            token,
+        )
+        _api(
+            provisioned,
+            cacert,
+            "POST",
+            f"/api/v1/posts/{post['id']}/comments/",
+            {"content": "kept"},
+            token,
+        )
+    assert sh(provisioned, "systemctl is-enabled board-backup.timer") == "enabled"
+    assert sh(provisioned, "systemctl is-active board-backup.timer") == "active"
+    sh(provisioned, "systemctl start board-backup.service")
+    newest = sh(provisioned, "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
+    assert sh(provisioned, f"stat -c '%a %U' {newest}") == "600 postgres"
+    assert sh(provisioned, f"pg_restore --list {newest} | grep -c 'TABLE DATA'") != "0"
+
+
+def test_restore_drill_matches_row_counts(provisioned):
+    run = provisioned.run_playbook("restore-drill", "restore-drill.yml")
+    assert run.returncode == 0, f"restore-drill.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert "board-restore-drill: OK" in run.stdout
+    rows = dict(re.findall(r"- (\w+)\s+(\d+)\s+\d+", run.stdout))
+    assert int(rows["post"]) >= 3 and int(rows["comment"]) >= 3 and int(rows["post_tags"]) >= 6
+
+
+def test_restore_needs_an_explicit_confirmation(provisioned):
+    newest = sh(provisioned, "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
+    refused = provisioned.run_playbook(
+        "restore-unconfirmed", "restore.yml", ["-e", f"restore_dump={newest}"]
+    )
+    assert refused.returncode != 0
+    assert "confirm with the database's name" in refused.stdout
+    assert sh(provisioned, "systemctl is-active gunicorn.socket") == "active"
+
+
+def test_restore_puts_the_dump_back(provisioned, cacert):
+    newest = sh(provisioned, "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
+    marker = f"after-the-dump-{int(time.time())}"
+    sh(
+        provisioned,
+        "sudo -u postgres psql -XAtq -d board -c "
+        f"\"INSERT INTO board_tag (name) VALUES ('{marker}')\"",
+    )
+    run = provisioned.run_playbook(
+        "restore", "restore.yml", ["-e", f"restore_dump={newest}", "-e", "restore_confirm=board"]
+    )
+    assert run.returncode == 0, f"restore.yml failed, log: {run.log_path}\n{run.tail()}"
+    count = sh(
+        provisioned,
+        "sudo -u postgres psql -XAtq -d board -c "
+        f"\"SELECT count(*) FROM board_tag WHERE name = '{marker}'\"",
+    )
+    assert count == "0"
+    # The runtime role still has its privileges on the restored tables, and the API answers.
+    conn = load_connection(provisioned, cacert)
+    for _ in range(30):
+        try:
+            conn.request("GET", "/readyz", headers={"Host": provisioned.server_name})
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                break
+        except OSError:
+            pass
+        conn.close()
+        conn = load_connection(provisioned, cacert)
+        time.sleep(1)
+    else:
+        pytest.fail("/readyz did not answer 200 after the restore")
+    conn.request("GET", "/api/v1/posts/", headers={"Host": provisioned.server_name})
+    assert conn.getresponse().status == 200
