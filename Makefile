@@ -73,8 +73,9 @@ test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwawa
 	scripts/with-test-postgres.sh $(BIN)/pytest -p no:cacheprovider --create-db
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
-	# pytest-django is off here (no Django in this process), so its ini key is unknown: not an error.
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/e2e
+	# No Django in this process (so its ini key is unknown: not an error); -rP prints the figures
+	# passed tests report (load counts, sandbox exposure, the deploy log).
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e
 
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
 	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(REVISION)
