@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def _prebuild(provisioned, revisions, revision: str) -> None:
         check=True,
         capture_output=True,
         text=True,
-        env=dict(os.environ, PYTHON=str(Path(os.sys.executable))),
+        env=dict(os.environ, PYTHON=sys.executable),
     )
 
 

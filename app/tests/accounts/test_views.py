@@ -98,7 +98,7 @@ def test_deactivating_keeps_content_but_hides_the_author(user, author_client, ap
     assert login.status_code == 401
 
 
-def test_a_token_of_a_deleted_session_user_cannot_write_for_another(db):
+def test_a_token_cannot_edit_another_users_post(db):
     first, second = UserFactory(), UserFactory()
     post = PostFactory(author=first)
     response = client_for(second).patch(reverse("post-detail", args=[post.pk]), {"title": "hijack"})
