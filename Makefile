@@ -12,15 +12,16 @@ MANAGE := ../$(BIN)/python manage.py
 .PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres migrations-check \
         check-deploy test-e2e release provision deploy rollback smoke lock clean
 
-# The git revision `make release` and `make deploy` ship (any ref; default the checkout's HEAD).
-REVISION ?= HEAD
+# The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
+# release and deploy ship the checkout's HEAD; provision keeps the release that serves.
+REVISION ?=
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
+# The venv's own pip installs the hash-pinned locks (no unpinned upgrade of pip itself).
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.base-installed: requirements/base.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements/base.lock
@@ -78,15 +79,15 @@ test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible a
 	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e
 
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
-	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(REVISION)
+	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(or $(REVISION),HEAD)
 
-provision: $(VENV)/.dev-installed ## Provision the production servers (site.yml; first deploy too).
+provision: $(VENV)/.dev-installed ## Provision the production servers (site.yml; ships REVISION only if set).
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production site.yml \
-	    -e app_release_revision=$(REVISION)
+	    $(if $(REVISION),-e release_revision=$(REVISION))
 
 deploy: $(VENV)/.dev-installed ## Deploy REVISION to production (deploy.yml).
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production deploy.yml \
-	    -e app_release_revision=$(REVISION)
+	    -e release_revision=$(or $(REVISION),HEAD)
 
 rollback: $(VENV)/.dev-installed ## Roll production back (TO=<sha> for a named release).
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production rollback.yml \

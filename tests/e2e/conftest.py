@@ -126,10 +126,28 @@ class Provisioned:
     host: str = INVENTORY_HOST
     server_name: str = SERVER_NAME
     runs: list[PlaybookRun] = field(default_factory=list)
+    # Vault values replaced by rotate_secret (tests check they left no trace either).
+    retired_secrets: list[str] = field(default_factory=list)
 
     @property
     def first_run(self) -> PlaybookRun:
         return self.runs[0]
+
+    def sh(self, command: str, check: bool = True) -> str:
+        """Run a shell command on the server as root; its stripped stdout."""
+        proc = self.testbed.ssh(command, check=False)
+        if check:
+            assert proc.returncode == 0, (
+                f"{command!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
+            )
+        return proc.stdout.strip()
+
+    def rotate_secret(self, name: str) -> str:
+        """Give the vault value `name` a new random value (re-encrypted); returns it."""
+        self.retired_secrets.append(self.secrets[name])
+        self.secrets[name] = secrets.token_urlsafe(50 if "key" in name else 24)
+        _encrypt_vault(self.inventory_dir, self.vault_password_file, self.secrets)
+        return self.secrets[name]
 
     def ansible_playbook_argv(
         self, playbook: str | None = None, extra_args: Sequence[str] = ()
@@ -214,6 +232,11 @@ def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
     }
     password_file.write_text(secrets.token_urlsafe(32) + "\n")
     password_file.chmod(0o600)
+    _encrypt_vault(inv, password_file, values)
+    return values
+
+
+def _encrypt_vault(inv: Path, password_file: Path, values: dict[str, str]) -> None:
     plain = "---\n" + "".join(f'{k}: "{v}"\n' for k, v in values.items())
     out = inv / "group_vars" / "all" / "vault.yml"
     # plaintext goes through stdin only, never to disk
@@ -233,7 +256,6 @@ def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
         capture_output=True,
         cwd=DEPLOY,
     )
-    return values
 
 
 @pytest.fixture(scope="session")
@@ -272,3 +294,12 @@ def provisioned(testbed):
             pytrace=False,
         )
     return prov
+
+
+@pytest.fixture(scope="session")
+def server_cert(provisioned, tmp_path_factory) -> Path:
+    """The server's self-signed certificate, fetched over SSH: clients verify TLS against it."""
+    cert = provisioned.sh(f"cat /etc/ssl/certs/{provisioned.server_name}.crt")
+    path = tmp_path_factory.mktemp("tls") / "server.crt"
+    path.write_text(cert + "\n")
+    return path

@@ -39,7 +39,7 @@ def get_over_socket(path: str) -> str:
 
 
 def test_env_file_is_root_only(provisioned):
-    assert sh(provisioned, f"stat -c '%a %U %G' {APP_ROOT}/shared/.env") == "600 root board"
+    assert sh(provisioned, f"stat -c '%a %U %G' {APP_ROOT}/shared/.env") == "600 root root"
     # The app user itself cannot read it (systemd reads it as root).
     proc = provisioned.testbed.ssh(f"runuser -u board -- cat {APP_ROOT}/shared/.env")
     assert proc.returncode != 0
@@ -126,10 +126,10 @@ def test_unit_sandbox_settings(provisioned, setting, expected):
     assert sh(provisioned, f"systemctl show -p {setting} --value gunicorn.service") == expected
 
 
-def _run_site(provisioned, label: str, build_repo: str) -> str:
-    """site.yml with the release built from `build_repo`; returns the log text."""
+def _run_site(provisioned, label: str, build_repo: str, revision: str) -> str:
+    """site.yml shipping `revision` built from `build_repo`; returns the log text."""
     argv = provisioned.ansible_playbook_argv()
-    argv[-1:-1] = ["-e", f"app_build_repo={build_repo}"]
+    argv[-1:-1] = ["-e", f"release_build_repo={build_repo}", "-e", f"release_revision={revision}"]
     log_path = provisioned.log_dir / f"release-{label}.log"
     with open(log_path, "w") as logf:
         proc = subprocess.run(
@@ -147,8 +147,9 @@ def _run_site(provisioned, label: str, build_repo: str) -> str:
 
 
 def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
-    """Deploying another revision: new release dir, `current` switched, HUP (same main PID),
-    every request during the deploy answered; then the original revision is put back."""
+    """site.yml asked for another revision ships it through the release path: new release dir,
+    `current` switched, HUP (same main PID), every request during it answered; then the
+    original revision is put back the same way."""
     source = os.environ.get("E2E_APP_BUILD_REPO", str(REPO))
     head = subprocess.run(
         ["git", "-C", source, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
@@ -184,11 +185,13 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
     thread = threading.Thread(target=hammer, daemon=True)
     thread.start()
     try:
-        log = _run_site(provisioned, "new", str(clone))
+        log = _run_site(provisioned, "new", str(clone), new_sha)
     finally:
         stop.set()
         thread.join(timeout=60)
-    assert "RUNNING HANDLER [app : Reload gunicorn]" in log
+    assert "RUNNING HANDLER [release : Reload gunicorn gracefully]" in log
+    assert "TASK [release : Probe the readiness of the new release" in log
+    assert "TASK [release : Dump the database before migrating" in log
     assert "RUNNING HANDLER [app : Restart gunicorn]" not in log
     assert sh(provisioned, f"readlink {APP_ROOT}/current") == f"releases/{new_sha}"
     assert sh(provisioned, "systemctl show -p MainPID --value gunicorn.service") == main_pid
@@ -201,5 +204,11 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
     assert answers and not failures, failures
 
     # Back to the original release (still installed: only `current` moves).
-    _run_site(provisioned, "back", os.environ.get("E2E_APP_BUILD_REPO", str(REPO)))
+    _run_site(provisioned, "back", str(clone), old_current.removeprefix("releases/"))
     assert sh(provisioned, f"readlink {APP_ROOT}/current") == old_current
+
+
+def test_no_ansible_temporary_directory_warning(provisioned):
+    """Every step that runs as another user found a temporary directory it can use."""
+    assert "Unable to use" not in provisioned.first_run.stdout
+    assert "as temporary directory" not in provisioned.first_run.stdout

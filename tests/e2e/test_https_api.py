@@ -102,13 +102,9 @@ def parse_response(proc: subprocess.CompletedProcess) -> Response:
 
 
 @pytest.fixture(scope="module")
-def client(provisioned, tmp_path_factory) -> Client:
-    tb = provisioned.testbed
-    cert = tb.ssh(f"cat /etc/ssl/certs/{provisioned.server_name}.crt", check=True).stdout
-    assert "BEGIN CERTIFICATE" in cert
-    path = tmp_path_factory.mktemp("tls") / "server.crt"
-    path.write_text(cert)
-    return Client(tb.ip, provisioned.server_name, path)
+def client(provisioned, server_cert) -> Client:
+    assert "BEGIN CERTIFICATE" in server_cert.read_text()
+    return Client(provisioned.testbed.ip, provisioned.server_name, server_cert)
 
 
 def test_probes_answer_over_https(client):

@@ -27,10 +27,6 @@ DUMP_DIR = "/var/backups/postgresql/deploys"
 GIT = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
 
 
-def sh(provisioned, command: str) -> str:
-    return provisioned.testbed.ssh(command, check=True).stdout.strip()
-
-
 def _commit(clone: Path, message: str, edit) -> str:
     edit(clone)
     subprocess.run([*GIT, "-C", str(clone), "commit", "--quiet", "-am", message], check=True)
@@ -85,30 +81,24 @@ def revisions(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cacert(provisioned, tmp_path_factory) -> Path:
-    cert = sh(provisioned, f"cat /etc/ssl/certs/{provisioned.server_name}.crt")
-    path = tmp_path_factory.mktemp("tls") / "server.crt"
-    path.write_text(cert + "\n")
-    return path
+def cacert(server_cert) -> Path:
+    return server_cert
 
 
-def _deploy_args(provisioned, revisions, cacert, revision: str, *extra: str) -> list[str]:
+def _deploy_args(revisions, revision: str, *extra: str) -> list[str]:
+    """What to ship, and nothing else: the public probe finds the self-signed server by itself."""
     return [
         "-e",
-        f"app_build_repo={revisions['clone']}",
+        f"release_build_repo={revisions['clone']}",
         "-e",
-        f"app_release_revision={revision}",
-        "-e",
-        f"release_public_probe_address={provisioned.testbed.ip}",
-        "-e",
-        f"release_public_probe_cacert={cacert}",
+        f"release_revision={revision}",
         *extra,
     ]
 
 
 def _prebuild(provisioned, revisions, revision: str) -> None:
     """Build the artifact before the load starts, as CI would; the deploy then reuses it."""
-    python = sh(provisioned, "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
+    python = provisioned.sh("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
     subprocess.run(
         [
             str(DEPLOY / "scripts/build_release.sh"),
@@ -145,7 +135,7 @@ def _load(provisioned, cacert) -> HttpsLoad:
 
 
 def _served_revision(provisioned) -> str:
-    return sh(provisioned, f"readlink {APP_ROOT}/current").removeprefix("releases/")
+    return provisioned.sh(f"readlink {APP_ROOT}/current").removeprefix("releases/")
 
 
 def _api_version(provisioned, cacert) -> str:
@@ -178,7 +168,7 @@ def _deploy_under_load(provisioned, revisions, cacert, name: str):
         run = provisioned.run_playbook(
             f"deploy-{name}",
             "deploy.yml",
-            _deploy_args(provisioned, revisions, cacert, revisions[name]),
+            _deploy_args(revisions, revisions[name]),
         )
     print("\n" + load.result.summary())
     return run, load.result
@@ -194,9 +184,9 @@ def test_deploy_a_new_revision_under_load_with_zero_failures(provisioned, revisi
     # The load saw the switch happen: old code first, new code last.
     assert result.revisions[0] == before and result.revisions[-1] == revisions["visible"]
     assert _api_version(provisioned, cacert) == "1.0.1-e2e"
-    dumps = sh(provisioned, f"ls {DUMP_DIR}")
+    dumps = provisioned.sh(f"ls {DUMP_DIR}")
     assert re.search(rf"^{revisions['visible']}-\d{{8}}T\d{{6}}Z\.pgc$", dumps, re.M), dumps
-    assert sh(provisioned, f"stat -c '%a %U' {DUMP_DIR}/{revisions['visible']}-*.pgc") == (
+    assert provisioned.sh(f"stat -c '%a %U' {DUMP_DIR}/{revisions['visible']}-*.pgc") == (
         "600 postgres"
     )
 
@@ -210,13 +200,42 @@ def test_a_release_that_is_not_ready_never_gets_traffic(provisioned, revisions, 
     assert result.errors == 0, result.error_samples
     assert result.revisions == [revisions["visible"]]
     assert _served_revision(provisioned) == revisions["visible"]
-    assert sh(provisioned, f"test -d {APP_ROOT}/shared/deploy.lock || echo unlocked") == "unlocked"
+    assert provisioned.sh(f"test -d {APP_ROOT}/shared/deploy.lock || echo unlocked") == "unlocked"
+
+
+def test_a_release_the_public_url_does_not_serve_is_switched_back(provisioned, revisions, cacert):
+    """The new code is ready, traffic moves, but the public probe fails (here: a port nothing
+    listens on): the deploy switches back and says so, and no request fails meanwhile."""
+    serving = _served_revision(provisioned)
+    _prebuild(provisioned, revisions, revisions["another"])
+    with _load(provisioned, cacert) as load:
+        run = provisioned.run_playbook(
+            "deploy-unreachable-url",
+            "deploy.yml",
+            _deploy_args(
+                revisions,
+                revisions["another"],
+                "-e",
+                f"release_public_url=https://{provisioned.server_name}:8443",
+                "-e",
+                "release_public_probe_attempts=1",
+            ),
+        )
+    print("\n" + load.result.summary())
+    assert run.returncode != 0
+    assert "DEPLOY FAILED at 'Probe the public URL" in run.stdout
+    assert f"Switched back to {serving}, which serves again." in run.stdout
+    assert load.result.errors == 0, load.result.error_samples
+    assert _served_revision(provisioned) == serving
+    assert load.result.revisions[-1] == serving
+    releases = provisioned.sh(f"ls {APP_ROOT}/releases").split()
+    assert revisions["another"] not in releases
 
 
 def test_a_concurrent_deploy_is_refused_by_the_lock(provisioned, revisions, cacert):
     first_log = provisioned.log_dir / "deploy-first-of-two.log"
     argv = provisioned.ansible_playbook_argv(
-        "deploy.yml", _deploy_args(provisioned, revisions, cacert, revisions["visible"])
+        "deploy.yml", _deploy_args(revisions, revisions["visible"])
     )
     with open(first_log, "w") as logf:
         first = subprocess.Popen(
@@ -240,31 +259,67 @@ def test_a_concurrent_deploy_is_refused_by_the_lock(provisioned, revisions, cace
         second = provisioned.run_playbook(
             "deploy-second-of-two",
             "deploy.yml",
-            _deploy_args(provisioned, revisions, cacert, revisions["visible"]),
+            _deploy_args(revisions, revisions["visible"]),
         )
     finally:
         first_rc = first.wait(timeout=600)
     assert second.returncode != 0
     assert "Another deploy is running" in second.stdout
-    assert "first-deployer since" in second.stdout
+    # The refusal names the holder, where and since when it runs, and how to break a dead lock.
+    assert re.search(
+        r"holder=first-deployer@\S+, controller=\S+, pid=\d+, since=\S+Z", second.stdout
+    )
+    assert "release_break_lock=true" in second.stdout
     assert first_rc == 0, first_log.read_text()[-3000:]
 
 
-def test_rollback_goes_back_with_zero_failures(provisioned, revisions, cacert):
+def test_a_stale_lock_is_broken_only_when_asked(provisioned, revisions):
+    """A deploy killed mid-way leaves its lock: refused with how to break it, then broken."""
+    lock = f"{APP_ROOT}/shared/deploy.lock"
+    provisioned.sh(
+        f"mkdir {lock} && printf 'holder=gone@ci\\ncontroller=ci\\npid=999999\\n"
+        f"since=2026-01-01T00:00:00Z\\noperation=deploy\\n' > {lock}/owner"
+    )
+    refused = provisioned.run_playbook(
+        "deploy-stale-lock", "deploy.yml", _deploy_args(revisions, revisions["visible"])
+    )
+    assert refused.returncode != 0
+    assert "holder=gone@ci, controller=ci, pid=999999" in refused.stdout
+    assert "-e release_break_lock=true" in refused.stdout
+    broken = provisioned.run_playbook(
+        "deploy-break-lock",
+        "deploy.yml",
+        _deploy_args(revisions, revisions["visible"], "-e", "release_break_lock=true"),
+    )
+    assert broken.returncode == 0, f"deploy.yml failed, log: {broken.log_path}\n{broken.tail()}"
+    assert provisioned.sh(f"test -d {lock} || echo unlocked") == "unlocked"
+
+
+def _throttle_the_controller(provisioned, cacert) -> int:
+    """Use up the anonymous rate of the controller's address on the API; the 429s seen."""
+    throttled = 0
+    conn = load_connection(provisioned, cacert)
+    for _ in range(150):
+        conn.request("GET", "/api/v1/posts/", headers={"Host": provisioned.server_name})
+        response = conn.getresponse()
+        response.read()
+        throttled += response.status == 429
+        if throttled >= 5:
+            break
+    conn.close()
+    return throttled
+
+
+def test_rollback_while_throttled_goes_back_with_zero_failures(provisioned, revisions, cacert):
+    """No extra variables: the probe trusts the self-signed server by itself, and the API's 429
+    for the controller's address (the anonymous rate is used up) counts as "the app is up"."""
+    assert _throttle_the_controller(provisioned, cacert) >= 5
     with _load(provisioned, cacert) as load:
-        run = provisioned.run_playbook(
-            "rollback",
-            "rollback.yml",
-            [
-                "-e",
-                f"release_public_probe_address={provisioned.testbed.ip}",
-                "-e",
-                f"release_public_probe_cacert={cacert}",
-            ],
-        )
+        run = provisioned.run_playbook("rollback", "rollback.yml")
     result = load.result
     print("\n" + result.summary())
     assert run.returncode == 0, f"rollback.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert "429: throttled for this address, the app answered" in run.stdout
     assert result.errors == 0, result.error_samples
     assert _served_revision(provisioned) == revisions["head"]
     assert result.revisions[-1] == revisions["head"]
@@ -275,25 +330,61 @@ def test_keep_releases_prunes_old_releases_and_their_dumps(provisioned, revision
     run = provisioned.run_playbook(
         "deploy-another",
         "deploy.yml",
-        _deploy_args(
-            provisioned, revisions, cacert, revisions["another"], "-e", "release_keep_releases=2"
-        ),
+        _deploy_args(revisions, revisions["another"], "-e", "release_keep_releases=2"),
     )
     assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
-    releases = sh(provisioned, f"ls {APP_ROOT}/releases").split()
+    releases = provisioned.sh(f"ls {APP_ROOT}/releases").split()
     assert len(releases) == 2 and revisions["another"] in releases, releases
-    dumps = sh(provisioned, f"ls {DUMP_DIR}").split()
+    dumps = provisioned.sh(f"ls {DUMP_DIR}").split()
     assert dumps and all(d.split("-")[0] in releases for d in dumps), dumps
     assert _api_version(provisioned, cacert) == "1.0.2-e2e"
 
 
 def test_every_deploy_is_in_the_deploy_log(provisioned, revisions):
-    log = sh(provisioned, f"cat {APP_ROOT}/shared/deploy.log")
+    log = provisioned.sh(f"cat {APP_ROOT}/shared/deploy.log")
     print("\n" + log)
-    assert re.search(rf"deploy revision={revisions['visible']} by=\S+ outcome=success", log)
-    assert re.search(rf"deploy revision={revisions['broken']} by=\S+ outcome=failed", log)
-    assert re.search(rf"rollback revision={revisions['head']} by=\S+ outcome=success", log)
+    # Who shipped: user@host of the controller (GITHUB_ACTOR and the run URL in Actions).
+    by = r"by=[^@\s]+@\S+"
+    assert re.search(rf"deploy revision={revisions['visible']} {by} outcome=success", log)
+    assert re.search(rf"deploy revision={revisions['broken']} {by} outcome=failed", log)
+    assert re.search(rf"rollback revision={revisions['head']} {by} outcome=success", log)
+    assert "by=unknown" not in log
     assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", log, re.M)
+
+
+def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(provisioned, revisions, cacert):
+    """Re-running site.yml (the secret-rotation runbook) ships no code, though the checkout has a
+    newer commit, and restarts Gunicorn onto the new SECRET_KEY with no failed request."""
+    serving = _served_revision(provisioned)
+    user = {"username": f"rotate{int(time.time())}", "password": "a-long-rotation-password-7"}
+    _api(provisioned, cacert, "POST", "/api/v1/auth/register/", user)
+    old_token = _api(provisioned, cacert, "POST", "/api/v1/auth/token/", user)["access"]
+    provisioned.rotate_secret("vault_app_secret_key")
+    with _load(provisioned, cacert) as load:
+        run = provisioned.run_playbook(
+            "site-rotate-secret", "site.yml", ["-e", f"release_build_repo={revisions['clone']}"]
+        )
+    result = load.result
+    print("\n" + result.summary())
+    assert run.returncode == 0, f"site.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert f"{serving} keeps serving" in run.stdout
+    assert "RUNNING HANDLER [app : Restart gunicorn]" in run.stdout
+    assert result.errors == 0, result.error_samples
+    assert set(result.revisions) == {serving}
+    assert _served_revision(provisioned) == serving
+    # Tokens signed with the old key are refused now: the new key is in use.
+    conn = load_connection(provisioned, cacert)
+    conn.request(
+        "GET",
+        "/api/v1/auth/me/",
+        headers={"Host": provisioned.server_name, "Authorization": f"Bearer {old_token}"},
+    )
+    assert conn.getresponse().status == 401
+    new_token = _api(provisioned, cacert, "POST", "/api/v1/auth/token/", user)["access"]
+    assert (
+        _api(provisioned, cacert, "GET", "/api/v1/auth/me/", {}, new_token)["username"]
+        == (user["username"])
+    )
 
 
 def _api(provisioned, cacert, method: str, path: str, body: dict, token: str = "") -> dict:
@@ -331,12 +422,12 @@ def test_nightly_backup_timer_produces_a_private_dump(provisioned, cacert):
             {"content": "kept"},
             token,
         )
-    assert sh(provisioned, "systemctl is-enabled board-backup.timer") == "enabled"
-    assert sh(provisioned, "systemctl is-active board-backup.timer") == "active"
-    sh(provisioned, "systemctl start board-backup.service")
-    newest = sh(provisioned, "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
-    assert sh(provisioned, f"stat -c '%a %U' {newest}") == "600 postgres"
-    assert sh(provisioned, f"pg_restore --list {newest} | grep -c 'TABLE DATA'") != "0"
+    assert provisioned.sh("systemctl is-enabled board-backup.timer") == "enabled"
+    assert provisioned.sh("systemctl is-active board-backup.timer") == "active"
+    provisioned.sh("systemctl start board-backup.service")
+    newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
+    assert provisioned.sh(f"stat -c '%a %U' {newest}") == "600 postgres"
+    assert provisioned.sh(f"pg_restore --list {newest} | grep -c 'TABLE DATA'") != "0"
 
 
 def test_restore_drill_matches_row_counts(provisioned):
@@ -348,20 +439,20 @@ def test_restore_drill_matches_row_counts(provisioned):
 
 
 def test_restore_needs_an_explicit_confirmation(provisioned):
-    newest = sh(provisioned, "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
+    newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
     refused = provisioned.run_playbook(
         "restore-unconfirmed", "restore.yml", ["-e", f"restore_dump={newest}"]
     )
     assert refused.returncode != 0
     assert "confirm with the database's name" in refused.stdout
-    assert sh(provisioned, "systemctl is-active gunicorn.socket") == "active"
+    assert newest in refused.stdout  # the confirmation names the dump it would restore
+    assert provisioned.sh("systemctl is-active gunicorn.socket") == "active"
 
 
 def test_restore_puts_the_dump_back(provisioned, cacert):
-    newest = sh(provisioned, "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
+    newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
     marker = f"after-the-dump-{int(time.time())}"
-    sh(
-        provisioned,
+    provisioned.sh(
         "sudo -u postgres psql -XAtq -d board -c "
         f"\"INSERT INTO board_tag (name) VALUES ('{marker}')\"",
     )
@@ -369,12 +460,18 @@ def test_restore_puts_the_dump_back(provisioned, cacert):
         "restore", "restore.yml", ["-e", f"restore_dump={newest}", "-e", "restore_confirm=board"]
     )
     assert run.returncode == 0, f"restore.yml failed, log: {run.log_path}\n{run.tail()}"
-    count = sh(
-        provisioned,
+    count = provisioned.sh(
         "sudo -u postgres psql -XAtq -d board -c "
         f"\"SELECT count(*) FROM board_tag WHERE name = '{marker}'\"",
     )
     assert count == "0"
+    # The database as it was before the restore is kept, marker row included.
+    safety = re.search(r"The database as it was before is in\s+(\S+\.pgc)", run.stdout)
+    assert safety, run.tail()
+    assert provisioned.sh(f"stat -c '%a %U' {safety.group(1)}") == "600 postgres"
+    assert marker in provisioned.sh(
+        f"pg_restore --data-only --table=board_tag -f - {safety.group(1)}"
+    )
     # The runtime role still has its privileges on the restored tables, and the API answers.
     conn = load_connection(provisioned, cacert)
     for _ in range(30):
@@ -393,3 +490,46 @@ def test_restore_puts_the_dump_back(provisioned, cacert):
         pytest.fail("/readyz did not answer 200 after the restore")
     conn.request("GET", "/api/v1/posts/", headers={"Host": provisioned.server_name})
     assert conn.getresponse().status == 200
+
+
+def test_no_secret_in_the_journal_logs_or_process_table(provisioned):
+    """After site, deploys, rollback, rotation and restore: no vault value (current or rotated
+    away) in the journal, under /var/log, or in any process's command line."""
+    values = sorted(set(provisioned.secrets.values()) | set(provisioned.retired_secrets))
+    patterns = "\n".join(values)
+    # The values travel to the server on stdin, never on a command line of their own.
+    grep = provisioned.testbed.ssh(
+        "f=$(mktemp) && cat > $f && "
+        "{ journalctl --no-pager -o cat | grep -c -F -f $f; "
+        "grep -r -l -F -f $f /var/log 2>/dev/null; "
+        "ps -eo args | grep -v grep | grep -c -F -f $f; rm -f $f; }",
+        input=patterns,
+    )
+    lines = grep.stdout.split()
+    print(f"\nvault values searched: {len(values)}; journal hits, files, process hits: {lines}")
+    assert lines[0] == "0", "a secret is in the journal"
+    assert lines[-1] == "0", "a secret is in a process command line"
+    assert lines[1:-1] == [], f"a secret is in {lines[1:-1]}"
+
+
+def test_migrations_run_as_their_own_user_with_credentials_the_app_cannot_read(provisioned):
+    for name in (".env", "migrate.env", "superuser.env"):
+        assert provisioned.sh(f"stat -c '%a %U %G' {APP_ROOT}/shared/{name}") == "600 root root"
+        denied = provisioned.testbed.ssh(f"runuser -u board -- cat {APP_ROOT}/shared/{name}")
+        assert denied.returncode != 0
+    # The owner role's password is only in migrate.env; the runtime settings do not have it.
+    owner = provisioned.secrets["vault_postgresql_owner_password"]
+    found = provisioned.testbed.ssh(
+        f"grep -l -F -f - {APP_ROOT}/shared/.env {APP_ROOT}/shared/migrate.env", input=owner
+    )
+    assert found.stdout.split() == [f"{APP_ROOT}/shared/migrate.env"]
+    # board-manage (what deploys run) gives migrations their own Unix user and the owner role.
+    who = (
+        "import getpass; from django.db import connection; "
+        "print(getpass.getuser(), connection.settings_dict['USER'])"
+    )
+    assert provisioned.sh(f'board-manage --as migrate -- shell -c "{who}"') == (
+        "board-migrate board_owner"
+    )
+    assert provisioned.sh(f'board-manage --as app -- shell -c "{who}"') == "board board_app"
+    assert "board" not in provisioned.sh("id -Gn board-migrate").split()[1:]
