@@ -42,7 +42,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-e2e ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-e2e ## Run every suite.
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed ## ruff, yamllint and ansible-lint.
@@ -72,6 +72,9 @@ test-sqlite: $(VENV)/.dev-installed ## The API suite on SQLite.
 
 test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwaway cluster unless DATABASE_URL is set).
 	scripts/with-test-postgres.sh $(BIN)/pytest -p no:cacheprovider --create-db
+
+test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/deploy
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	# No Django in this process (so its ini key is unknown: not an error); -rP prints the figures

@@ -3,7 +3,10 @@
 ``testbed``      a booted Debian 12 server (see testbed.py); torn down at the end
                  of the session, also when tests fail or are interrupted.
 ``provisioned``  the same server after ``ansible-playbook -i <test inventory>
-                 site.yml`` ran once from deploy/, exactly as an operator runs it.
+                 site.yml`` ran once from deploy/, exactly as an operator runs it;
+                 ``provisioned.sh(cmd)`` runs a command there as root.
+``server_cert``  the server's self-signed certificate (a file), fetched over SSH.
+``client``       curl against the site over HTTPS, verified against that certificate.
 
 Environment knobs (besides the TESTBED_* ones of testbed.py):
     E2E_KEEP=1            leave the test server up after the session (then
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from .client import Client
 from .testbed import Testbed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -303,3 +307,10 @@ def server_cert(provisioned, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tls") / "server.crt"
     path.write_text(cert + "\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def client(provisioned, server_cert) -> Client:
+    """curl against the provisioned site (see client.py)."""
+    assert "BEGIN CERTIFICATE" in server_cert.read_text()
+    return Client(provisioned.testbed.ip, provisioned.server_name, server_cert)

@@ -11,20 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from .roles import role_default
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-APP_ROOT = "/srv/board"
-SOCKET = "/run/board/gunicorn.sock"
+APP_ROOT = role_default("app", "app_root")
+SOCKET = role_default("app", "app_gunicorn_socket_path")
 MAX_EXPOSURE = 2.0
-
-
-def sh(provisioned, cmd: str, check: bool = True) -> str:
-    proc = provisioned.testbed.ssh(cmd, check=False)
-    if check:
-        assert proc.returncode == 0, (
-            f"{cmd!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
-        )
-    return proc.stdout.strip()
 
 
 def get_over_socket(path: str) -> str:
@@ -39,62 +32,60 @@ def get_over_socket(path: str) -> str:
 
 
 def test_env_file_is_root_only(provisioned):
-    assert sh(provisioned, f"stat -c '%a %U %G' {APP_ROOT}/shared/.env") == "600 root root"
+    assert provisioned.sh(f"stat -c '%a %U %G' {APP_ROOT}/shared/.env") == "600 root root"
     # The app user itself cannot read it (systemd reads it as root).
     proc = provisioned.testbed.ssh(f"runuser -u board -- cat {APP_ROOT}/shared/.env")
     assert proc.returncode != 0
 
 
 def test_release_layout(provisioned):
-    current = sh(provisioned, f"readlink {APP_ROOT}/current")
+    current = provisioned.sh(f"readlink {APP_ROOT}/current")
     assert re.fullmatch(r"releases/[0-9a-f]{40}", current), current
     sha = current.rsplit("/", 1)[1]
-    assert sh(provisioned, f"cat {APP_ROOT}/current/REVISION") == sha
+    assert provisioned.sh(f"cat {APP_ROOT}/current/REVISION") == sha
     # The running code says which release it is.
-    health = sh(provisioned, get_over_socket("/healthz"))
+    health = provisioned.sh(get_over_socket("/healthz"))
     assert f"X-App-Revision: {sha}" in health
     # Static files: written by the app user, readable by nginx's group only.
-    assert sh(provisioned, f"stat -c '%a %U %G' {APP_ROOT}/shared/static") == "2750 board www-data"
-    sh(provisioned, f"runuser -u www-data -- test -r {APP_ROOT}/shared/static/admin/css/base.css")
+    assert provisioned.sh(f"stat -c '%a %U %G' {APP_ROOT}/shared/static") == "2750 board www-data"
+    provisioned.sh(f"runuser -u www-data -- test -r {APP_ROOT}/shared/static/admin/css/base.css")
 
 
 def test_gunicorn_runs_as_board(provisioned):
     assert (
-        sh(provisioned, "systemctl is-active gunicorn.service gunicorn.socket") == "active\nactive"
+        provisioned.sh("systemctl is-active gunicorn.service gunicorn.socket") == "active\nactive"
     )
-    assert sh(provisioned, "systemctl show -p Type --value gunicorn.service") == "notify"
-    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
+    assert provisioned.sh("systemctl show -p Type --value gunicorn.service") == "notify"
+    main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
     assert main_pid != "0"
-    users = sh(provisioned, f"ps -o user= -p {main_pid} --ppid {main_pid}").split()
+    users = provisioned.sh(f"ps -o user= -p {main_pid} --ppid {main_pid}").split()
     assert len(users) >= 2, users  # the arbiter and at least one worker
     assert set(users) == {"board"}, users
 
 
 def test_socket_is_reachable_by_nginx_only(provisioned):
-    assert sh(provisioned, f"stat -c '%a %U %G %F' {SOCKET}") == "660 root www-data socket"
+    assert provisioned.sh(f"stat -c '%a %U %G %F' {SOCKET}") == "660 root www-data socket"
     connect = (
         "python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); "
         f's.connect("{SOCKET}"); print("connected")\''
     )
-    assert sh(provisioned, f"runuser -u www-data -- {connect}") == "connected"
+    assert provisioned.sh(f"runuser -u www-data -- {connect}") == "connected"
     denied = provisioned.testbed.ssh(f"runuser -u nobody -- {connect}")
     assert denied.returncode != 0
     assert "PermissionError" in denied.stderr
 
 
 def test_reload_replaces_workers_and_keeps_serving(provisioned):
-    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
-    workers_before = set(sh(provisioned, f"pgrep -P {main_pid}").split())
-    sh(provisioned, "systemctl reload gunicorn.service")
-    sh(
-        provisioned,
+    main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
+    workers_before = set(provisioned.sh(f"pgrep -P {main_pid}").split())
+    provisioned.sh("systemctl reload gunicorn.service")
+    provisioned.sh(
         f"for i in $(seq 50); do {get_over_socket('/healthz')} | grep -q '200 OK' && exit 0; "
         "sleep 0.2; done; exit 1",
     )
-    assert sh(provisioned, "systemctl show -p MainPID --value gunicorn.service") == main_pid
+    assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid
     # Wait for the old workers to be gone.
-    sh(
-        provisioned,
+    provisioned.sh(
         f'for i in $(seq 50); do [ -z "$(comm -12 <(pgrep -P {main_pid} | sort) '
         f"<(printf '%s\\n' {' '.join(sorted(workers_before))} | sort))\" ] && exit 0; sleep 0.2; "
         "done; exit 1",
@@ -102,7 +93,7 @@ def test_reload_replaces_workers_and_keeps_serving(provisioned):
 
 
 def test_systemd_security_exposure(provisioned):
-    out = sh(provisioned, "systemd-analyze security --no-pager gunicorn.service", check=False)
+    out = provisioned.sh("systemd-analyze security --no-pager gunicorn.service", check=False)
     match = re.search(r"Overall exposure level for gunicorn\.service:\s*([0-9.]+)\s*(\S+)", out)
     assert match, out
     exposure = float(match.group(1))
@@ -123,7 +114,7 @@ def test_systemd_security_exposure(provisioned):
     ],
 )
 def test_unit_sandbox_settings(provisioned, setting, expected):
-    assert sh(provisioned, f"systemctl show -p {setting} --value gunicorn.service") == expected
+    assert provisioned.sh(f"systemctl show -p {setting} --value gunicorn.service") == expected
 
 
 def _run_site(provisioned, label: str, build_repo: str, revision: str) -> str:
@@ -166,8 +157,8 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
         ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
 
-    old_current = sh(provisioned, f"readlink {APP_ROOT}/current")
-    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
+    old_current = provisioned.sh(f"readlink {APP_ROOT}/current")
+    main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
 
     # Probe Gunicorn (through its socket, on the server) for the whole deploy.
     failures: list[str] = []
@@ -193,10 +184,9 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
     assert "TASK [release : Probe the readiness of the new release" in log
     assert "TASK [release : Dump the database before migrating" in log
     assert "RUNNING HANDLER [app : Restart gunicorn]" not in log
-    assert sh(provisioned, f"readlink {APP_ROOT}/current") == f"releases/{new_sha}"
-    assert sh(provisioned, "systemctl show -p MainPID --value gunicorn.service") == main_pid
-    sh(
-        provisioned,
+    assert provisioned.sh(f"readlink {APP_ROOT}/current") == f"releases/{new_sha}"
+    assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid
+    provisioned.sh(
         f"for i in $(seq 50); do {probe} | grep -q 'X-App-Revision: {new_sha}' && exit 0; "
         "sleep 0.2; done; exit 1",
     )
@@ -205,7 +195,7 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
 
     # Back to the original release (still installed: only `current` moves).
     _run_site(provisioned, "back", str(clone), old_current.removeprefix("releases/"))
-    assert sh(provisioned, f"readlink {APP_ROOT}/current") == old_current
+    assert provisioned.sh(f"readlink {APP_ROOT}/current") == old_current
 
 
 def test_no_ansible_temporary_directory_warning(provisioned):

@@ -7,104 +7,11 @@ curl verifies the TLS connection against it (no -k).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import subprocess
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import pytest
-
-# curl exit codes
-CURL_SSL_CONNECT_ERROR = 35
-CURL_EMPTY_REPLY = 52
-
-
-@dataclass
-class Response:
-    rc: int
-    status: int
-    headers: dict[str, list[str]] = field(default_factory=dict)
-    body: str = ""
-    stderr: str = ""
-
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name.lower())
-        return values[-1] if values else None
-
-    def json(self):
-        return json.loads(self.body)
-
-
-class Client:
-    """curl against the test server: board.test (or another name) resolved to its address."""
-
-    def __init__(self, ip: str, server_name: str, cacert: Path):
-        self.ip = ip
-        self.server_name = server_name
-        self.cacert = cacert
-
-    def request(
-        self,
-        path: str,
-        *,
-        method: str = "GET",
-        scheme: str = "https",
-        host: str | None = None,
-        json_body: dict | None = None,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        extra: list[str] | None = None,
-    ) -> Response:
-        name = host or self.server_name
-        port = 443 if scheme == "https" else 80
-        argv = [
-            "curl",
-            "--silent",
-            "--show-error",
-            "--include",
-            "--max-time",
-            "20",
-            "--noproxy",
-            "*",
-            "--resolve",
-            f"{name}:{port}:{self.ip}",
-            "--cacert",
-            str(self.cacert),
-            "--request",
-            method,
-        ]
-        for key, value in (headers or {}).items():
-            argv += ["--header", f"{key}: {value}"]
-        if token:
-            argv += ["--header", f"Authorization: Bearer {token}"]
-        if json_body is not None:
-            argv += ["--header", "Content-Type: application/json", "--data", json.dumps(json_body)]
-        argv += extra or []
-        argv.append(f"{scheme}://{name}{path}")
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-        return parse_response(proc)
-
-
-def parse_response(proc: subprocess.CompletedProcess) -> Response:
-    if proc.returncode != 0:
-        return Response(rc=proc.returncode, status=0, stderr=proc.stderr)
-    raw = proc.stdout.replace("\r\n", "\n")  # (text mode already folds CRLF)
-    head, _, body = raw.partition("\n\n")
-    lines = head.split("\n")
-    status = int(lines[0].split()[1])
-    headers: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        key, _, value = line.partition(":")
-        headers.setdefault(key.strip().lower(), []).append(value.strip())
-    return Response(rc=0, status=status, headers=headers, body=body, stderr=proc.stderr)
-
-
-@pytest.fixture(scope="module")
-def client(provisioned, server_cert) -> Client:
-    assert "BEGIN CERTIFICATE" in server_cert.read_text()
-    return Client(provisioned.testbed.ip, provisioned.server_name, server_cert)
+from .client import CURL_EMPTY_REPLY, CURL_SSL_CONNECT_ERROR
 
 
 def test_probes_answer_over_https(client):

@@ -7,7 +7,6 @@ idempotence check (marker `releases`), in file order.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -19,11 +18,12 @@ import pytest
 
 from .conftest import DEPLOY, REPO
 from .load import HttpsLoad
+from .roles import role_default
 
 pytestmark = pytest.mark.releases
 
-APP_ROOT = "/srv/board"
-DUMP_DIR = "/var/backups/postgresql/deploys"
+APP_ROOT = role_default("app", "app_root")
+DUMP_DIR = role_default("release", "release_dump_dir")
 GIT = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
 
 
@@ -138,27 +138,12 @@ def _served_revision(provisioned) -> str:
     return provisioned.sh(f"readlink {APP_ROOT}/current").removeprefix("releases/")
 
 
-def _api_version(provisioned, cacert) -> str:
-    conn = load_connection(provisioned, cacert)
-    conn.request(
-        "GET",
-        "/api/schema/?format=json",
-        headers={"Host": provisioned.server_name, "Accept": "application/vnd.oai.openapi+json"},
+def _api_version(client) -> str:
+    schema = client.request(
+        "/api/schema/?format=json", headers={"Accept": "application/vnd.oai.openapi+json"}
     )
-    response = conn.getresponse()
-    body = response.read().decode()
-    conn.close()
-    assert response.status == 200, body[:300]
-    return re.search(r'"version":\s*"([^"]+)"', body).group(1)
-
-
-def load_connection(provisioned, cacert):
-    import ssl
-
-    from .load import _Connection
-
-    context = ssl.create_default_context(cafile=str(cacert))
-    return _Connection(provisioned.testbed.ip, provisioned.server_name, context, 10)
+    assert schema.status == 200, schema.body[:300]
+    return schema.json()["info"]["version"]
 
 
 def _deploy_under_load(provisioned, revisions, cacert, name: str):
@@ -174,7 +159,9 @@ def _deploy_under_load(provisioned, revisions, cacert, name: str):
     return run, load.result
 
 
-def test_deploy_a_new_revision_under_load_with_zero_failures(provisioned, revisions, cacert):
+def test_deploy_a_new_revision_under_load_with_zero_failures(
+    provisioned, revisions, cacert, client
+):
     before = _served_revision(provisioned)
     run, result = _deploy_under_load(provisioned, revisions, cacert, "visible")
     assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
@@ -183,7 +170,7 @@ def test_deploy_a_new_revision_under_load_with_zero_failures(provisioned, revisi
     assert _served_revision(provisioned) == revisions["visible"]
     # The load saw the switch happen: old code first, new code last.
     assert result.revisions[0] == before and result.revisions[-1] == revisions["visible"]
-    assert _api_version(provisioned, cacert) == "1.0.1-e2e"
+    assert _api_version(client) == "1.0.1-e2e"
     dumps = provisioned.sh(f"ls {DUMP_DIR}")
     assert re.search(rf"^{revisions['visible']}-\d{{8}}T\d{{6}}Z\.pgc$", dumps, re.M), dumps
     assert provisioned.sh(f"stat -c '%a %U' {DUMP_DIR}/{revisions['visible']}-*.pgc") == (
@@ -295,25 +282,22 @@ def test_a_stale_lock_is_broken_only_when_asked(provisioned, revisions):
     assert provisioned.sh(f"test -d {lock} || echo unlocked") == "unlocked"
 
 
-def _throttle_the_controller(provisioned, cacert) -> int:
+def _throttle_the_controller(client) -> int:
     """Use up the anonymous rate of the controller's address on the API; the 429s seen."""
     throttled = 0
-    conn = load_connection(provisioned, cacert)
     for _ in range(150):
-        conn.request("GET", "/api/v1/posts/", headers={"Host": provisioned.server_name})
-        response = conn.getresponse()
-        response.read()
-        throttled += response.status == 429
+        throttled += client.request("/api/v1/posts/").status == 429
         if throttled >= 5:
             break
-    conn.close()
     return throttled
 
 
-def test_rollback_while_throttled_goes_back_with_zero_failures(provisioned, revisions, cacert):
+def test_rollback_while_throttled_goes_back_with_zero_failures(
+    provisioned, revisions, cacert, client
+):
     """No extra variables: the probe trusts the self-signed server by itself, and the API's 429
     for the controller's address (the anonymous rate is used up) counts as "the app is up"."""
-    assert _throttle_the_controller(provisioned, cacert) >= 5
+    assert _throttle_the_controller(client) >= 5
     with _load(provisioned, cacert) as load:
         run = provisioned.run_playbook("rollback", "rollback.yml")
     result = load.result
@@ -323,10 +307,10 @@ def test_rollback_while_throttled_goes_back_with_zero_failures(provisioned, revi
     assert result.errors == 0, result.error_samples
     assert _served_revision(provisioned) == revisions["head"]
     assert result.revisions[-1] == revisions["head"]
-    assert _api_version(provisioned, cacert) == "1.0.0"
+    assert _api_version(client) == "1.0.0"
 
 
-def test_keep_releases_prunes_old_releases_and_their_dumps(provisioned, revisions, cacert):
+def test_keep_releases_prunes_old_releases_and_their_dumps(provisioned, revisions, cacert, client):
     run = provisioned.run_playbook(
         "deploy-another",
         "deploy.yml",
@@ -337,7 +321,7 @@ def test_keep_releases_prunes_old_releases_and_their_dumps(provisioned, revision
     assert len(releases) == 2 and revisions["another"] in releases, releases
     dumps = provisioned.sh(f"ls {DUMP_DIR}").split()
     assert dumps and all(d.split("-")[0] in releases for d in dumps), dumps
-    assert _api_version(provisioned, cacert) == "1.0.2-e2e"
+    assert _api_version(client) == "1.0.2-e2e"
 
 
 def test_every_deploy_is_in_the_deploy_log(provisioned, revisions):
@@ -352,13 +336,15 @@ def test_every_deploy_is_in_the_deploy_log(provisioned, revisions):
     assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ", log, re.M)
 
 
-def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(provisioned, revisions, cacert):
+def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(
+    provisioned, revisions, cacert, client
+):
     """Re-running site.yml (the secret-rotation runbook) ships no code, though the checkout has a
     newer commit, and restarts Gunicorn onto the new SECRET_KEY with no failed request."""
     serving = _served_revision(provisioned)
     user = {"username": f"rotate{int(time.time())}", "password": "a-long-rotation-password-7"}
-    _api(provisioned, cacert, "POST", "/api/v1/auth/register/", user)
-    old_token = _api(provisioned, cacert, "POST", "/api/v1/auth/token/", user)["access"]
+    _api(client, "POST", "/api/v1/auth/register/", user)
+    old_token = _api(client, "POST", "/api/v1/auth/token/", user)["access"]
     provisioned.rotate_secret("vault_app_secret_key")
     with _load(provisioned, cacert) as load:
         run = provisioned.run_playbook(
@@ -373,50 +359,34 @@ def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(provisioned, re
     assert set(result.revisions) == {serving}
     assert _served_revision(provisioned) == serving
     # Tokens signed with the old key are refused now: the new key is in use.
-    conn = load_connection(provisioned, cacert)
-    conn.request(
-        "GET",
-        "/api/v1/auth/me/",
-        headers={"Host": provisioned.server_name, "Authorization": f"Bearer {old_token}"},
-    )
-    assert conn.getresponse().status == 401
-    new_token = _api(provisioned, cacert, "POST", "/api/v1/auth/token/", user)["access"]
+    assert client.request("/api/v1/auth/me/", token=old_token).status == 401
+    new_token = _api(client, "POST", "/api/v1/auth/token/", user)["access"]
     assert (
-        _api(provisioned, cacert, "GET", "/api/v1/auth/me/", {}, new_token)["username"]
-        == (user["username"])
+        _api(client, "GET", "/api/v1/auth/me/", token=new_token)["username"] == (user["username"])
     )
 
 
-def _api(provisioned, cacert, method: str, path: str, body: dict, token: str = "") -> dict:
-    conn = load_connection(provisioned, cacert)
-    headers = {"Host": provisioned.server_name, "Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, body=json.dumps(body), headers=headers)
-    response = conn.getresponse()
-    data = json.loads(response.read() or b"{}")
-    conn.close()
-    assert 200 <= response.status < 300, (path, response.status, data)
-    return data
+def _api(client, method: str, path: str, body: dict | None = None, token: str = "") -> dict:
+    response = client.request(path, method=method, json_body=body, token=token or None)
+    assert 200 <= response.status < 300, (path, response.status, response.body[:300])
+    return response.json() if response.body else {}
 
 
-def test_nightly_backup_timer_produces_a_private_dump(provisioned, cacert):
+def test_nightly_backup_timer_produces_a_private_dump(provisioned, cacert, client):
     # Rows to back up, written through the public API.
     user = {"username": f"backup{int(time.time())}", "password": "a-long-backup-password-7"}
-    _api(provisioned, cacert, "POST", "/api/v1/auth/register/", user)
-    token = _api(provisioned, cacert, "POST", "/api/v1/auth/token/", user)["access"]
+    _api(client, "POST", "/api/v1/auth/register/", user)
+    token = _api(client, "POST", "/api/v1/auth/token/", user)["access"]
     for i in range(3):
         post = _api(
-            provisioned,
-            cacert,
+            client,
             "POST",
             "/api/v1/posts/",
             {"title": f"Backed up {i}", "content": "x", "tags": ["backup", f"t{i}"]},
             token,
         )
         _api(
-            provisioned,
-            cacert,
+            client,
             "POST",
             f"/api/v1/posts/{post['id']}/comments/",
             {"content": "kept"},
@@ -449,7 +419,7 @@ def test_restore_needs_an_explicit_confirmation(provisioned):
     assert provisioned.sh("systemctl is-active gunicorn.socket") == "active"
 
 
-def test_restore_puts_the_dump_back(provisioned, cacert):
+def test_restore_puts_the_dump_back(provisioned, cacert, client):
     newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
     marker = f"after-the-dump-{int(time.time())}"
     provisioned.sh(
@@ -473,23 +443,13 @@ def test_restore_puts_the_dump_back(provisioned, cacert):
         f"pg_restore --data-only --table=board_tag -f - {safety.group(1)}"
     )
     # The runtime role still has its privileges on the restored tables, and the API answers.
-    conn = load_connection(provisioned, cacert)
     for _ in range(30):
-        try:
-            conn.request("GET", "/readyz", headers={"Host": provisioned.server_name})
-            response = conn.getresponse()
-            response.read()
-            if response.status == 200:
-                break
-        except OSError:
-            pass
-        conn.close()
-        conn = load_connection(provisioned, cacert)
+        if client.request("/readyz").status == 200:
+            break
         time.sleep(1)
     else:
         pytest.fail("/readyz did not answer 200 after the restore")
-    conn.request("GET", "/api/v1/posts/", headers={"Host": provisioned.server_name})
-    assert conn.getresponse().status == 200
+    assert client.request("/api/v1/posts/").status == 200
 
 
 def test_no_secret_in_the_journal_logs_or_process_table(provisioned):
