@@ -2,6 +2,11 @@
 
 Reads the same TESTBED_* environment as the pytest fixtures, so ``E2E_KEEP=1`` sessions can
 be inspected and stopped with the same TESTBED_NAME.
+
+``tests/`` stays a namespace package (no ``__init__.py``) on purpose: ``app/tests`` is the
+regular package ``tests`` on pytest's pythonpath, so a second one would make a session that
+collects both ``app/tests`` and ``tests/e2e`` fail to import ``tests.e2e``.  Hence run this
+from the repository root without ``app`` on PYTHONPATH.
 """
 
 from __future__ import annotations
