@@ -1,6 +1,6 @@
 """Session fixtures for the end-to-end tests.
 
-``testbed``      a booted Debian 12 server (see testbed.py); torn down at the end
+``testbed``      a booted Debian 12 server (see the testbed package); torn down at the end
                  of the session, also when tests fail or are interrupted.
 ``provisioned``  the same server after ``ansible-playbook -i <test inventory>
                  site.yml`` ran once from deploy/, exactly as an operator runs it;
@@ -8,9 +8,9 @@
 ``server_cert``  the server's self-signed certificate (a file), fetched over SSH.
 ``client``       curl against the site over HTTPS, verified against that certificate.
 
-Environment knobs (besides the TESTBED_* ones of testbed.py):
+Environment knobs (besides the TESTBED_* ones of the testbed package):
     E2E_KEEP=1            leave the test server up after the session (then
-                          ``python tests/e2e/testbed.py ssh|down``).
+                          ``python -m tests.e2e.testbed ssh|down``).
     E2E_PLAYBOOK          playbook relative to deploy/ (default site.yml).
     E2E_ANSIBLE_ARGS      extra ansible-playbook arguments (e.g. "--tags base,postgresql").
     E2E_LOG_DIR           where ansible logs are kept (default

@@ -1,0 +1,33 @@
+"""The controller's own tools the test bed needs, installed from Debian packages when missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .commands import log, run
+
+HOST_PACKAGES = {
+    # executable -> Debian package providing it
+    "debootstrap": "debootstrap",
+    "systemd-nspawn": "systemd-container",
+    "tinyproxy": "tinyproxy",
+    "ip": "iproute2",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+}
+DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+def ensure_host_packages() -> None:
+    missing = sorted({pkg for exe, pkg in HOST_PACKAGES.items() if shutil.which(exe) is None})
+    # An Ubuntu controller (a CI runner) needs Debian's keys to verify the bookworm archive.
+    if not Path(DEBIAN_KEYRING).is_file():
+        missing.append("debian-archive-keyring")
+    if not missing:
+        return
+    log(f"installing host packages: {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update"], env=env)
+    run(["apt-get", "install", "-y", "--no-install-recommends", *missing], env=env)

@@ -1,0 +1,213 @@
+"""``Testbed``: one booted test server, from ``up`` to ``down``.
+
+It names everything after the instance (``TESTBED_NAME``) and its /30
+(``TESTBED_SUBNET_PREFIX``), puts the pieces of the other modules together in order, waits
+until systemd is running, and tears down in reverse order, also after a partial bring-up or
+a crashed run with the same name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from . import network, nspawn, proxy, ssh, state, workdir
+from .commands import log
+from .host_tools import ensure_host_packages
+from .processes import pid_alive, terminate
+from .rootfs import extract, rootfs_tarball
+
+
+class _InWorkdir:
+    """A path inside the per-run work dir; reading it while the test bed is down is an error."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, tb: Testbed | None, owner: type) -> Path:
+        if tb is None:
+            return self  # type: ignore[return-value]
+        return tb._wd / self.name
+
+
+class Testbed:
+    def __init__(self, name: str | None = None, subnet_prefix: str | None = None):
+        self.name = name or os.environ.get("TESTBED_NAME", "boardtest")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", self.name):
+            raise ValueError(f"bad TESTBED_NAME {self.name!r}")
+        prefix = subnet_prefix or os.environ.get("TESTBED_SUBNET_PREFIX", "10.231.7")
+        if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", prefix):
+            raise ValueError(f"bad TESTBED_SUBNET_PREFIX {prefix!r}")
+        self._set_prefix(prefix)
+        self.netns = f"tb-{self.name}"
+        self.veth_host, self.veth_guest = network.veth_names(self.name)
+        self.state_file = state.path(self.name)
+        self.state_dir = self.state_file.parent
+        self.workdir: Path | None = None
+        self.nspawn_pid: int | None = None
+        self.proxy_pid: int | None = None
+        if self.state_file.exists():
+            self._load_state()
+
+    def _set_prefix(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.host_ip = f"{prefix}.1"
+        self.ip = f"{prefix}.2"
+        self.proxy_url = proxy.url(self.host_ip)
+
+    # ---- paths inside the per-run work dir --------------------------------
+    rootfs = _InWorkdir("rootfs")
+    key_path = _InWorkdir("id_ed25519")
+    known_hosts = _InWorkdir("known_hosts")
+    ssh_config = _InWorkdir("ssh_config")
+    inventory_path = _InWorkdir("inventory.yml")
+    console_log = _InWorkdir("console.log")
+
+    @property
+    def _wd(self) -> Path:
+        if self.workdir is None:
+            raise RuntimeError("test bed is not up")
+        return self.workdir
+
+    # ---- state ------------------------------------------------------------
+    def _save_state(self) -> None:
+        state.save(
+            self.state_file,
+            {
+                "name": self.name,
+                "prefix": self.prefix,
+                "workdir": str(self.workdir) if self.workdir else None,
+                "nspawn_pid": self.nspawn_pid,
+                "proxy_pid": self.proxy_pid,
+            },
+        )
+
+    def _load_state(self) -> None:
+        saved = state.load(self.state_file)
+        if saved is None:
+            return
+        self._set_prefix(saved.get("prefix") or self.prefix)
+        self.workdir = Path(saved["workdir"]) if saved.get("workdir") else None
+        self.nspawn_pid = saved.get("nspawn_pid")
+        self.proxy_pid = saved.get("proxy_pid")
+
+    # ---- lifecycle --------------------------------------------------------
+    def up(self, timeout: float = 180) -> Testbed:
+        ensure_host_packages()
+        self.down(quiet_ok=True)  # leftovers of a crashed run with this name
+        tarball = rootfs_tarball()
+        self.workdir = workdir.create(self.name)
+        self._save_state()
+        try:
+            extract(tarball, self.rootfs, self.name)
+            ssh.install_keys(self.rootfs, self.key_path, self.known_hosts, self.name)
+            network.create(self.netns, self.veth_host, self.veth_guest, self.host_ip, self.ip)
+            self._proxy()
+            self._boot()
+            self._save_state()
+            self._wait_ready(timeout)
+            ssh.write_client_files(
+                self.ssh_config,
+                self.inventory_path,
+                self.name,
+                self.ip,
+                self.key_path,
+                self.known_hosts,
+            )
+        except BaseException:
+            log("bring-up failed; tearing down")
+            self._dump_console()
+            self.down(quiet_ok=True)
+            raise
+        return self
+
+    def _proxy(self) -> None:
+        proc = proxy.start(self._wd, self.host_ip, self.prefix)
+        self.proxy_pid = proc.pid
+        self._save_state()
+        proxy.check_started(proc, self._wd)
+
+    def _boot(self) -> None:
+        with open(self.console_log, "w") as console:
+            proc = nspawn.start(self.rootfs, self.netns, self.name, console)
+        self.nspawn_pid = proc.pid
+        self._save_state()
+        log(f"booting {self.name} (systemd-nspawn pid {proc.pid}) at {self.ip}")
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if not pid_alive(self.nspawn_pid):
+                raise RuntimeError("systemd-nspawn exited during boot")
+            r = self.ssh("true", timeout=10)
+            if r.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"sshd on {self.ip} not reachable: {r.stderr.strip()}")
+            time.sleep(1)
+        remaining = max(5, int(deadline - time.monotonic()))
+        r = self.ssh(
+            f"timeout {remaining} systemctl is-system-running --wait", timeout=remaining + 10
+        )
+        status = r.stdout.strip()
+        if status not in ("running", "degraded"):
+            raise RuntimeError(f"system state {status!r}: {r.stderr.strip()}")
+        if status == "degraded":
+            failed = self.ssh("systemctl --failed --no-legend --plain").stdout.strip()
+            log(f"system is degraded; failed units:\n{failed}")
+        log(f"{self.name} is up ({status})")
+
+    # ---- ssh ----------------------------------------------------------------
+    def ssh_argv(self, cmd: str | None = None, user: str = "root") -> list[str]:
+        return ssh.argv(self.key_path, self.known_hosts, f"{user}@{self.ip}", cmd)
+
+    def ssh(
+        self, cmd: str, check: bool = False, timeout: float | None = 300, input: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run a shell command on the test server as root; returns CompletedProcess (text)."""
+        return ssh.call(self.ssh_argv(cmd), cmd, check, timeout, input)
+
+    def _dump_console(self) -> None:
+        with contextlib.suppress(Exception):
+            tail = self.console_log.read_text(errors="replace").splitlines()[-40:]
+            log("console tail:\n" + "\n".join(tail))
+
+    def down(self, quiet_ok: bool = False) -> None:
+        """Tear everything down; safe after a partial bring-up or a crashed run."""
+        pids = []
+        if self.nspawn_pid and nspawn.is_ours(self.nspawn_pid, self.netns):
+            pids.append(self.nspawn_pid)
+        for pid in nspawn.find_ours(self.netns):
+            if pid not in pids:
+                pids.append(pid)
+        for pid in pids:
+            log(f"stopping systemd-nspawn pid {pid}")
+            terminate(pid, timeout=45)
+        for pid in proxy.pids(self.name, self.proxy_pid):
+            terminate(pid, timeout=5)
+        network.remove(self.netns, self.veth_host)
+        if self.workdir and self.workdir.exists():
+            if os.environ.get("TESTBED_KEEP_ROOTFS") == "1":
+                log(f"keeping {self.workdir}")
+            else:
+                workdir.remove(self.workdir)
+        # crashed runs that lost their state file: stale work dirs with our name
+        for stale in workdir.stale(self.name):
+            if stale != self.workdir and not nspawn.find_ours(self.netns):
+                workdir.remove(stale)
+        with contextlib.suppress(FileNotFoundError):
+            self.state_file.unlink()
+        self.workdir = None
+        self.nspawn_pid = self.proxy_pid = None
+
+    def describe(self) -> str:
+        return (
+            f"name={self.name} server={self.ip} host={self.host_ip} proxy={self.proxy_url}\n"
+            f"workdir={self.workdir}\nkey={self.key_path if self.workdir else None}\n"
+            f"ssh: ssh -F {self.ssh_config} {self.name}\n"
+            f"inventory={self.inventory_path if self.workdir else None}"
+        )
