@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Run from app/: `cd app && $(MANAGE) migrate`.
 MANAGE := ../$(BIN)/python manage.py
 
-.PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres migrations-check \
+.PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
         check-deploy test-e2e release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:

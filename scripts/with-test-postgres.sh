@@ -22,8 +22,8 @@ BINDIR="$(find_bindir)"
 if [[ -z "$BINDIR" || ! -x "$BINDIR/initdb" ]]; then
     echo "with-test-postgres: installing Debian's postgresql package"
     SUDO=""; [[ $EUID -ne 0 ]] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >/dev/null
     BINDIR="$(find_bindir)"
 fi
 

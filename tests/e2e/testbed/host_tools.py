@@ -29,5 +29,7 @@ def ensure_host_packages() -> None:
         return
     log(f"installing host packages: {' '.join(missing)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "update"], env=env)
-    run(["apt-get", "install", "-y", "--no-install-recommends", *missing], env=env)
+    # Wait for another apt (another suite, unattended upgrades) instead of failing at once.
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+    run([*apt, "update"], env=env)
+    run([*apt, "install", "-y", "--no-install-recommends", *missing], env=env)
