@@ -95,9 +95,11 @@ rollback: $(VENV)/.dev-installed ## Roll production back (TO=<sha> for a named r
 smoke: ## Smoke-test a running site: make smoke URL=https://board.example.com
 	scripts/smoke-test.sh "$(URL)"
 
-lock: ## Re-resolve the lock files (needs uv).
-	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock
-	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock
+lock: ## Re-resolve the lock files (needs uv: `.venv/bin/pip install uv` will do).
+	export PATH="$(abspath $(BIN)):$$PATH"; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/render.in -o requirements/render.lock
 
 clean: ## Remove the virtualenv and local build output.
 	rm -rf $(VENV) app/staticfiles deploy/.build .pytest_cache .ruff_cache
