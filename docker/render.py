@@ -5,9 +5,9 @@
 
 The servers get systemd/gunicorn.conf.py.j2 and nginx/board.conf.j2 from Ansible; the image
 build (Dockerfile) renders the same files with this script, so there is one template per file.
-Variables come from the given YAML files, later files winning (the roles' defaults first, then
-docker/vars/*.yml with the container's values, then NAME=VALUE strings). Like Ansible, a value may refer to other
-variables ("{{ app_root }}/shared"); such values are resolved before the template is rendered.
+Variables come from the given YAML files, later ones winning (the roles' defaults first, then
+docker/vars/*.yml with the container's values), then NAME=VALUE strings. Like Ansible, a value
+may refer to other variables ("{{ app_root }}/shared"); those are resolved before rendering.
 Only the few Ansible filters these templates use are provided. A variable the template needs
 but nobody set is an error, never an empty string.
 """
