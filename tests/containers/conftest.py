@@ -54,7 +54,8 @@ def build_image(service: str, revision: str) -> str:
     args = {k: str(v) for k, v in (build.get("args") or {}).items()}
     args["REVISION"] = revision
     args["SERVER_NAME"] = "localhost"
-    argv = ["build", "--isolation=chroot", "--pull=never", "--target", build["target"], "-t", tag]
+    argv = ["build", "--isolation=chroot", "--pull=never", "--format=docker"]
+    argv += ["--target", build["target"], "-t", tag]
     for key, value in args.items():
         argv += ["--build-arg", f"{key}={value}"]
     if Path(PIP_CA).is_file():

@@ -195,8 +195,8 @@ def test_register_token_post_list_soft_delete_over_https(stack, https):
     assert body["results"] == []
     # soft delete: the row is still in the database
     db = _database(stack)
-    kept = db.su(f"SELECT count(*) FROM board_post WHERE id = {int(post_id)}")
-    assert kept == "1"
+    kept = db.su(f"SELECT is_deleted FROM post WHERE id = {int(post_id)}")
+    assert kept == "t"
 
 
 # --- the least-privilege model, checked with the e2e suite's own checks ----------------------
