@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,7 +63,9 @@ def build_image(service: str, revision: str) -> str:
     if Path(PIP_CA).is_file():
         argv += ["--secret", f"id=pip-ca,src={PIP_CA}"]
     argv.append(str(REPO / build["context"]))
-    podman(*argv, capture=False)
+    started = time.monotonic()
+    podman(*argv)  # its output is in the error when it fails
+    print(f"\n{tag} built in {time.monotonic() - started:.0f}s", file=sys.stderr)
     return tag
 
 
