@@ -38,19 +38,9 @@ RUN case "${SERVER_NAME}" in ''|*[!A-Za-z0-9.-]*) \
 
 # --- app: the runtime, no compilers or build tools, installed offline from the wheels ----------
 FROM ${PYTHON_IMAGE} AS app
-ARG REVISION=unknown
-ARG VERSION=1.0.0
-ARG SOURCE_URL=""
-LABEL org.opencontainers.image.title="board" \
-      org.opencontainers.image.description="Board API (Django REST Framework) under Gunicorn" \
-      org.opencontainers.image.source="${SOURCE_URL}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.licenses="MIT"
 ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    APP_REVISION=${REVISION} \
     STATIC_ROOT=/srv/board/shared/static
 # A numeric system account that owns nothing in the image.
 RUN groupadd --system --gid 10001 board \
@@ -67,10 +57,22 @@ COPY app/ /srv/board/current/app/
 COPY --from=build /build/out/gunicorn.conf.py /srv/board/shared/gunicorn.conf.py
 COPY docker/healthcheck.py /usr/local/bin/board-healthcheck
 WORKDIR /srv/board/current/app
-RUN printf '%s\n' "${REVISION}" > /srv/board/current/REVISION \
-    && DEBUG=True python3 manage.py collectstatic --noinput --verbosity 0 \
+RUN DEBUG=True python3 manage.py collectstatic --noinput --verbosity 0 \
     && python3 -m compileall -q /srv/board/current/app \
     && chmod -R u=rwX,go=rX /srv/board
+# The revision last: a new one rebuilds only these layers. Gunicorn's config reads the file.
+ARG REVISION=unknown
+ARG VERSION=1.0.0
+ARG SOURCE_URL=""
+LABEL org.opencontainers.image.title="board" \
+      org.opencontainers.image.description="Board API (Django REST Framework) under Gunicorn" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="MIT"
+ENV APP_REVISION=${REVISION}
+RUN printf '%s\n' "${REVISION}" > /srv/board/current/REVISION \
+    && chmod 0644 /srv/board/current/REVISION
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
