@@ -102,7 +102,8 @@ rollback: $(VENV)/.dev-installed ## Roll production back (TO=<sha> for a named r
 smoke: ## Smoke-test a running site: make smoke URL=https://board.example.com
 	scripts/smoke-test.sh "$(URL)"
 
-lock: ## Re-resolve the lock files (needs uv: `.venv/bin/pip install uv` will do).
+lock: | $(BIN)/python ## Re-resolve the lock files (installs uv into the venv when missing).
+	[ -x $(BIN)/uv ] || $(BIN)/pip install --quiet uv
 	export PATH="$(abspath $(BIN)):$$PATH"; \
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock; \
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock; \
