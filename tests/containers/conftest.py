@@ -70,10 +70,15 @@ def build_image(service: str, revision: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_image(standins, revision) -> str:
-    return build_image("app", revision)
+def app_image(standins, revision):
+    tag = build_image("app", revision)
+    yield tag
+    # Only the tag goes: the build's cached layers stay for the next run.
+    podman("rmi", tag, check=False)
 
 
 @pytest.fixture(scope="session")
-def nginx_image(standins, revision, app_image) -> str:
-    return build_image("nginx", revision)
+def nginx_image(standins, revision, app_image):
+    tag = build_image("nginx", revision)
+    yield tag
+    podman("rmi", tag, check=False)
