@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy test-e2e release provision deploy rollback smoke lock clean
+        check-deploy test-e2e test-containers release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -42,13 +42,15 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-e2e ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-e2e test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
-lint: $(VENV)/.dev-installed ## ruff, yamllint and ansible-lint.
+lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/yamllint --strict deploy .github
+	$(BIN)/yamllint --strict deploy .github docker-compose.yml docker
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	cd deploy && PATH="$(abspath $(BIN)):$$PATH" ../$(BIN)/ansible-lint --offline --profile production
 	scripts/lint-workflows.sh
 
@@ -81,6 +83,11 @@ test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible a
 	# passed tests report (load counts, sandbox exposure, the deploy log).
 	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e
 
+test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.
+	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.
+	scripts/install-container-tools.sh
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/containers
+
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
 	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(or $(REVISION),HEAD)
 
@@ -99,9 +106,12 @@ rollback: $(VENV)/.dev-installed ## Roll production back (TO=<sha> for a named r
 smoke: ## Smoke-test a running site: make smoke URL=https://board.example.com
 	scripts/smoke-test.sh "$(URL)"
 
-lock: ## Re-resolve the lock files (needs uv).
-	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock
-	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock
+lock: | $(BIN)/python ## Re-resolve the lock files (installs uv into the venv when missing).
+	[ -x $(BIN)/uv ] || $(BIN)/pip install --quiet uv
+	export PATH="$(abspath $(BIN)):$$PATH"; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/render.in -o requirements/render.lock
 
 clean: ## Remove the virtualenv and local build output.
 	rm -rf $(VENV) app/staticfiles deploy/.build .pytest_cache .ruff_cache

@@ -1,32 +1,24 @@
 """PostgreSQL on the provisioned test server is locked down as the postgresql role promises.
 
 Checks run over ssh: as the postgres superuser through peer authentication, and as the
-owner/runtime roles with their (generated, vaulted) passwords over 127.0.0.1.
+owner/runtime roles with their (generated, vaulted) passwords over 127.0.0.1. The privilege
+checks are shared with the container stack's tests (least_privilege.py).
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import socket
-import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-WIRING = yaml.safe_load((DEPLOY / "group_vars/all/main.yml").read_text())
-DEFAULTS = yaml.safe_load((DEPLOY / "roles/postgresql/defaults/main.yml").read_text())
+from . import least_privilege as lp
+from .least_privilege import DB, OWNER, RUNTIME, ok
+from .roles import role_default
 
-DB = WIRING["postgresql_database"]
-OWNER = WIRING["postgresql_owner_role"]
-RUNTIME = WIRING["postgresql_runtime_role"]
-
-
-def _ok(r: subprocess.CompletedProcess) -> str:
-    assert r.returncode == 0, f"rc={r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
-    return r.stdout.strip()
+_ok = ok
 
 
 def su_psql(tb, sql: str, db: str = DB, check: bool = True):
@@ -65,204 +57,95 @@ def owner(pg):
     return lambda sql, **kw: role_psql(pg.testbed, OWNER, password, sql, **kw)
 
 
+@pytest.fixture(scope="module")
+def db(pg, owner, runtime):
+    return lp.Database(
+        superuser=lambda sql: su_psql(pg.testbed, sql, check=False), owner=owner, runtime=runtime
+    )
+
+
 @pytest.fixture
-def probe_table(pg, owner):
-    """A table created by the owner role, as a migration would; dropped afterwards."""
-    name = f"e2e_probe_{uuid.uuid4().hex[:8]}"
-    _ok(
-        owner(
-            f"CREATE TABLE {name} (id serial PRIMARY KEY, v text); "
-            f"INSERT INTO {name} (v) VALUES ('seed')"
-        )
-    )
-    yield name
-    _ok(owner(f"DROP TABLE IF EXISTS {name}"))
+def probe_table(db):
+    with lp.probe_table(db) as name:
+        yield name
 
 
-def _to_ms(value: str) -> int:
-    units = {"ms": 1, "s": 1000, "min": 60000, "h": 3600000}
-    for unit in sorted(units, key=len, reverse=True):
-        if value.endswith(unit):
-            return int(value[: -len(unit)]) * units[unit]
-    return int(value)
+# --- roles and privileges (the checks the container stack runs too) ----------------------
 
 
-def role_attrs(tb, role: str) -> dict:
-    out = su_psql(
-        tb,
-        "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, "
-        "rolcanlogin, rolconnlimit, array_to_string(rolconfig, ';') "
-        f"FROM pg_roles WHERE rolname = '{role}'",
-    )
-    assert out, f"role {role} does not exist"
-    cols = out.split("|")
-    keys = ["super", "createdb", "createrole", "replication", "bypassrls", "login"]
-    attrs = {k: cols[i] == "t" for i, k in enumerate(keys)}
-    attrs["connlimit"] = int(cols[6])
-    attrs["config"] = dict(kv.split("=", 1) for kv in cols[7].split(";") if kv)
-    return attrs
+def test_runtime_role_has_no_special_attributes(db):
+    lp.check_runtime_role_has_no_special_attributes(db)
 
 
-# --- roles -------------------------------------------------------------------------
+def _gunicorn_size(pg) -> tuple[int, int]:
+    conf = pg.sh(f"cat {role_default('app', 'app_gunicorn_config_path')}")
+    setting = dict(re.findall(r"^(workers|threads) = (\d+)$", conf, re.M))
+    return int(setting["workers"]), int(setting["threads"])
 
 
-def test_runtime_role_has_no_special_attributes(pg):
-    attrs = role_attrs(pg.testbed, RUNTIME)
-    assert attrs["login"]
-    for flag in ("super", "createdb", "createrole", "replication", "bypassrls"):
-        assert not attrs[flag], f"{RUNTIME} has {flag}"
+def _runtime_connections_needed(pg) -> int:
+    # Every Gunicorn thread keeps a connection, twice over while a reload overlaps old and new
+    # workers, plus the app role's headroom for management commands and probes.
+    workers, threads = _gunicorn_size(pg)
+    return 2 * workers * threads + int(role_default("app", "app_db_connection_headroom"))
 
 
-def test_runtime_role_connection_limit_and_timeouts(pg, runtime):
-    attrs = role_attrs(pg.testbed, RUNTIME)
-    assert attrs["connlimit"] == DEFAULTS["postgresql_runtime_conn_limit"]
-    assert attrs["config"] == {
-        "statement_timeout": DEFAULTS["postgresql_runtime_statement_timeout"],
-        "idle_in_transaction_session_timeout": DEFAULTS[
-            "postgresql_runtime_idle_in_transaction_session_timeout"
-        ],
-        "lock_timeout": DEFAULTS["postgresql_runtime_lock_timeout"],
-    }
-    # and they are in effect in the application's sessions (pg_settings shows milliseconds)
-    names = ["statement_timeout", "idle_in_transaction_session_timeout", "lock_timeout"]
-    shown = _ok(
-        runtime(
-            "SELECT string_agg(setting, ',' ORDER BY name) FROM pg_settings "
-            f"WHERE name IN ({', '.join(repr(n) for n in names)})"
-        )
-    )
-    expected = ",".join(str(_to_ms(DEFAULTS[f"postgresql_runtime_{n}"])) for n in sorted(names))
-    assert shown == expected
+def test_runtime_role_connection_limit_and_timeouts(pg, db):
+    lp.check_runtime_role_connection_limit_and_timeouts(db, _runtime_connections_needed(pg))
 
 
-def test_owner_role_attributes(pg):
-    attrs = role_attrs(pg.testbed, OWNER)
-    assert attrs["login"]
-    for flag in ("super", "createdb", "createrole", "replication", "bypassrls"):
-        assert not attrs[flag], f"{OWNER} has {flag}"
-    assert attrs["connlimit"] == DEFAULTS["postgresql_owner_conn_limit"]
+def test_max_connections_leave_room_for_both_roles_and_postgres(pg):
+    needed = _runtime_connections_needed(pg)
+    owner = int(role_default("postgresql", "postgresql_owner_conn_limit"))
+    reserved = int(role_default("postgresql", "postgresql_reserved_connections"))
+    shown = int(su_psql(pg.testbed, "SHOW max_connections"))
+    print(f"\nGunicorn {_gunicorn_size(pg)}: runtime limit {needed}, max_connections {shown}")
+    assert shown == max(100, needed + owner + reserved)
 
 
-def test_roles_use_scram_password_hashes(pg):
-    out = su_psql(
-        pg.testbed,
-        f"SELECT rolname, left(rolpassword, 14) FROM pg_authid "
-        f"WHERE rolname IN ('{OWNER}', '{RUNTIME}') ORDER BY rolname",
-    )
-    rows = dict(line.split("|") for line in out.splitlines())
-    assert rows == {OWNER: "SCRAM-SHA-256$", RUNTIME: "SCRAM-SHA-256$"}
-    assert su_psql(pg.testbed, "SHOW password_encryption") == "scram-sha-256"
+def test_owner_role_attributes_and_lock_timeout(db):
+    lp.check_owner_role_attributes_and_lock_timeout(db)
 
 
-# --- ownership and privileges ----------------------------------------------------------
+def test_roles_use_scram_password_hashes(db):
+    lp.check_roles_use_scram_password_hashes(db)
 
 
-def test_owner_role_owns_database_and_schema(pg):
-    tb = pg.testbed
-    dba = su_psql(tb, f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{DB}'")
-    assert dba == OWNER
-    assert (
-        su_psql(tb, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public'")
-        == OWNER
-    )
+def test_owner_role_owns_database_and_schema(db):
+    lp.check_owner_role_owns_database_and_schema(db)
 
 
-def test_runtime_role_owns_nothing(pg):
-    tb = pg.testbed
-    owned = su_psql(
-        tb,
-        f"SELECT count(*) FROM pg_class WHERE relowner = '{RUNTIME}'::regrole",
-    )
-    assert owned == "0"
-    for catalog, column in (("pg_namespace", "nspowner"), ("pg_database", "datdba")):
-        count = su_psql(tb, f"SELECT count(*) FROM {catalog} WHERE {column} = '{RUNTIME}'::regrole")
-        assert count == "0", catalog
+def test_runtime_role_owns_nothing(db):
+    lp.check_runtime_role_owns_nothing(db)
 
 
-def test_public_has_no_database_privileges_and_no_create_on_schema(pg):
-    tb = pg.testbed
-    db_public = su_psql(
-        tb,
-        f"SELECT count(*) FROM pg_database d, aclexplode(d.datacl) a "
-        f"WHERE d.datname = '{DB}' AND a.grantee = 0",
-    )
-    assert db_public == "0", su_psql(tb, f"SELECT datacl FROM pg_database WHERE datname = '{DB}'")
-    schema_create = su_psql(
-        tb,
-        "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a "
-        "WHERE n.nspname = 'public' AND a.grantee = 0 AND a.privilege_type = 'CREATE'",
-    )
-    assert schema_create == "0"
+def test_public_has_no_database_privileges_and_no_create_on_schema(db):
+    lp.check_public_has_no_database_privileges_and_no_create_on_schema(db)
 
 
-def test_runtime_role_has_only_connect_and_usage(pg):
-    tb = pg.testbed
-    out = su_psql(
-        tb,
-        f"SELECT has_database_privilege('{RUNTIME}', '{DB}', 'CONNECT'), "
-        f"has_database_privilege('{RUNTIME}', '{DB}', 'CREATE'), "
-        f"has_database_privilege('{RUNTIME}', '{DB}', 'TEMPORARY'), "
-        f"has_schema_privilege('{RUNTIME}', 'public', 'USAGE'), "
-        f"has_schema_privilege('{RUNTIME}', 'public', 'CREATE')",
-    )
-    assert out == "t|f|f|t|f"
+def test_runtime_role_has_only_connect_and_usage(db):
+    lp.check_runtime_role_has_only_connect_and_usage(db)
 
 
-def test_runtime_role_can_read_and_write_owner_tables(pg, runtime, probe_table):
-    t = probe_table
-    out = _ok(
-        runtime(
-            f"INSERT INTO {t} (v) VALUES ('a'); UPDATE {t} SET v = 'b' WHERE v = 'a'; "
-            f"DELETE FROM {t} WHERE v = 'seed'; SELECT v FROM {t}"
-        )
-    )
-    assert out == "b"
+def test_runtime_role_can_read_and_write_owner_tables(db, probe_table):
+    lp.check_default_privileges_give_runtime_dml(db, probe_table)
 
 
-def test_existing_tables_grant_exactly_dml_to_runtime(pg, probe_table):
-    """Every table in public (e.g. migrated ones) gives the runtime role DML, nothing more."""
-    rows = su_psql(
-        pg.testbed,
-        "SELECT c.relname, "
-        f"has_table_privilege('{RUNTIME}', c.oid, 'SELECT,INSERT,UPDATE,DELETE'), "
-        f"has_table_privilege('{RUNTIME}', c.oid, 'TRUNCATE'), "
-        f"has_table_privilege('{RUNTIME}', c.oid, 'REFERENCES'), "
-        f"has_table_privilege('{RUNTIME}', c.oid, 'TRIGGER') "
-        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')",
-    ).splitlines()
-    assert any(r.startswith(probe_table + "|") for r in rows)
-    bad = [r for r in rows if r.split("|", 1)[1] != "t|f|f|f"]
-    assert not bad, bad
+def test_existing_tables_grant_exactly_dml_to_runtime(db, probe_table):
+    lp.check_existing_tables_grant_exactly_dml_to_runtime(db, probe_table)
 
 
-@pytest.mark.parametrize(
-    "sql, error",
-    [
-        ("CREATE TABLE e2e_forbidden (id int)", "permission denied for schema public"),
-        ("CREATE TEMP TABLE e2e_forbidden (id int)", "permission denied to create temporary"),
-        ("CREATE SCHEMA e2e_forbidden", "permission denied for database"),
-        ("DROP TABLE {t}", "must be owner of table"),
-        ("TRUNCATE {t}", "permission denied for table"),
-        ("ALTER TABLE {t} ADD COLUMN x int", "must be owner of table"),
-        ("CREATE INDEX ON {t} (v)", "must be owner of table"),
-    ],
-)
-def test_runtime_role_cannot_change_the_schema(pg, runtime, probe_table, sql, error):
-    r = runtime(sql.format(t=probe_table))
-    assert r.returncode != 0, f"{sql!r} succeeded as {RUNTIME}"
-    assert error in r.stderr, r.stderr
-    # the table is still there
-    assert su_psql(pg.testbed, f"SELECT count(*) FROM {probe_table}") == "1"
+def test_migration_history_is_read_only_for_runtime(db):
+    lp.check_migration_history_is_read_only_for_runtime(db)
 
 
-def test_runtime_role_cannot_grant_privileges(pg, runtime, probe_table):
-    r = runtime(f"GRANT SELECT ON {probe_table} TO PUBLIC")
-    assert "no privileges were granted" in r.stderr, r.stderr
-    granted = su_psql(
-        pg.testbed, f"SELECT has_table_privilege('public', '{probe_table}', 'SELECT')"
-    )
-    assert granted == "f"
+@pytest.mark.parametrize("sql, error", lp.FORBIDDEN_SCHEMA_CHANGES)
+def test_runtime_role_cannot_change_the_schema(db, probe_table, sql, error):
+    lp.check_runtime_role_cannot_change_the_schema(db, probe_table, sql, error)
+
+
+def test_runtime_role_cannot_grant_privileges(db, probe_table):
+    lp.check_runtime_role_cannot_grant_privileges(db, probe_table)
 
 
 # --- authentication ----------------------------------------------------------------
