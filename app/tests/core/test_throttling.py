@@ -47,3 +47,66 @@ def test_client_cannot_pick_its_throttle_key_behind_one_proxy(api, monkeypatch, 
     # A different real client is counted separately.
     other = api.get(reverse("post-list"), HTTP_X_FORWARDED_FOR="203.0.113.8")
     assert other.status_code == 200
+
+
+def test_make_run_limits_exactly_across_its_two_workers(tmp_path):
+    """`make run`'s setup, for real: Gunicorn with two worker processes on a SQLite database and
+    no Redis. The throttle counters are in the database cache, so the rate holds across both
+    workers (per-process memory would let each worker count on its own)."""
+    import http.client
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    app_dir = Path(__file__).resolve().parents[2]
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ENV_FILE=os.devnull,
+        SECRET_KEY="k" * 50,
+        SECURE_SSL_REDIRECT="False",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        THROTTLE_ANON_RATE="5/min",
+    )
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--noinput"], ["createcachetable"]):
+        subprocess.run([*manage, *command], cwd=app_dir, env=env, check=True, capture_output=True)  # noqa: S603
+    sock_path = tmp_path / "gunicorn.sock"
+    server = subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "gunicorn", "--bind", f"unix:{sock_path}", "--workers", "2"]
+        + ["config.wsgi:application"],
+        cwd=app_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.connect(str(sock_path))
+
+    def get() -> int:
+        conn = UnixConnection("localhost")  # a new connection each: either worker may answer
+        conn.request("GET", "/api/v1/posts/", headers={"Host": "localhost"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    try:
+        for _ in range(100):
+            if sock_path.exists() and get() == 200:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(server.stderr.read1().decode() if server.stderr else "no server")
+        # Both workers must be up before counting (the readiness request above counted one).
+        time.sleep(1.0)
+        codes = [get() for _ in range(8)]
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert codes == [200] * 4 + [429] * 4, codes
