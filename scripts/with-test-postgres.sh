@@ -5,8 +5,11 @@
 #
 # The command sees DATABASE_URL pointing at the cluster. If DATABASE_URL is already a
 # postgres:// URL (a CI service container, a developer's server), that server is used instead.
-# Installs Debian's `postgresql` when its binaries are missing. initdb refuses to run as root,
-# so as root the cluster belongs to the `postgres` system user that the package creates.
+# The cluster listens on 127.0.0.1:$PGPORT (default: a free port picked now) and on a unix socket
+# in its own fresh directory under $TMPDIR (default /tmp), so several engineers' runs on one
+# machine never collide. Installs Debian's `postgresql` when its binaries are missing.
+# initdb refuses to run as root, so as root the cluster belongs to the `postgres` system user
+# that the package creates.
 set -euo pipefail
 
 if [[ "${DATABASE_URL:-}" == postgres* ]]; then
@@ -32,11 +35,11 @@ if [[ $EUID -eq 0 ]]; then
     RUN_AS=(runuser -u postgres --)
 fi
 
-WORKDIR="$(mktemp -d /tmp/board-test-pg.XXXXXX)"
+WORKDIR="$(mktemp -d "${TMPDIR:-/tmp}/board-test-pg.XXXXXX")"
 chmod 0755 "$WORKDIR"
 DATADIR="$WORKDIR/data"
 PASSWORD="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="${PGPORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 printf '%s\n' "$PASSWORD" > "$WORKDIR/pwfile"
 [[ $EUID -eq 0 ]] && chown -R postgres: "$WORKDIR"
 

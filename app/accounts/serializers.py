@@ -1,8 +1,17 @@
-"""Registration, the current user, and the public view of an author."""
+"""Input and output shapes of the account endpoints, and the public view of an author."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import (
+    PasswordField,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
+
+from accounts.services import normalize_username
 
 User = get_user_model()
 
@@ -19,29 +28,21 @@ def live_author(user):
     return {"id": user.pk, "username": user.username}
 
 
-class RegisterSerializer(serializers.ModelSerializer):
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    email = serializers.EmailField(required=False, allow_blank=True)
+class RegisterInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    # Passwords are taken as typed: leading and trailing spaces are part of them.
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
 
-    class Meta:
-        model = User
-        fields = ["id", "username", "password", "email"]
-        read_only_fields = ["id"]
+    def validate_username(self, value):
+        return normalize_username(value)
 
-    def validate(self, attrs):
-        # Django's validators see the would-be user, so "similar to username" is caught too.
-        candidate = User(username=attrs["username"], email=attrs.get("email", ""))
-        try:
-            validate_password(attrs["password"], user=candidate)
-        except Exception as exc:  # django.core.exceptions.ValidationError
-            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
-        return attrs
 
-    def create(self, validated_data):
-        return User.objects.create_user(**validated_data)
-
-    def to_representation(self, user):
-        return {"id": user.pk, "username": user.username}
+class RegisterOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -49,3 +50,23 @@ class MeSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "email", "date_joined"]
         read_only_fields = fields
+
+
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    """simplejwt's pair serializer, without trimming the password (registration does not)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"] = PasswordField(trim_whitespace=False)
+
+
+class TokenRefreshOfLiveUserSerializer(TokenRefreshSerializer):
+    """simplejwt looks the user up with .get(): a deleted user would be a 500. It is a 401."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except ObjectDoesNotExist as exc:
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            ) from exc

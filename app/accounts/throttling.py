@@ -1,6 +1,6 @@
 """The stricter throttle scope for endpoints that take passwords."""
 
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from core.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 AUTH_THROTTLES = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
 AUTH_THROTTLE_SCOPE = "auth"

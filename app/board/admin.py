@@ -1,26 +1,28 @@
-"""Staff see every row, deleted ones included, and can soft-delete or restore them."""
+"""Staff see every row, deleted ones included, and soft-delete or restore them through services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from board import services
 from board.models import Comment, Post, Tag
 
 
 @admin.action(description="Soft-delete the selected rows")
 def soft_delete_selected(modeladmin, request, queryset):
-    for obj in queryset:
-        obj.soft_delete()
+    changed = sum(services.soft_delete(obj) for obj in queryset)
+    modeladmin.message_user(request, f"{changed} row(s) deleted.", messages.SUCCESS)
 
 
 @admin.action(description="Restore the selected rows")
 def restore_selected(modeladmin, request, queryset):
-    for obj in queryset:
-        obj.restore()
+    changed = sum(services.restore(obj) for obj in queryset)
+    modeladmin.message_user(request, f"{changed} row(s) restored.", messages.SUCCESS)
 
 
 class SoftDeleteAdmin(admin.ModelAdmin):
     actions = [soft_delete_selected, restore_selected]
     list_filter = ["is_deleted"]
-    readonly_fields = ["deleted_at"]
+    # Deletion state changes only through the actions, which set both fields together.
+    readonly_fields = ["is_deleted", "deleted_at"]
 
     def get_queryset(self, request):
         return self.model.all_objects.get_queryset()
@@ -41,6 +43,7 @@ class PostAdmin(SoftDeleteAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(SoftDeleteAdmin):
+    # The form runs Comment.full_clean(), so a parent on another post is a form error here too.
     list_display = ["comment_no", "post", "author", "created_at", "is_deleted"]
     list_select_related = ["post", "author"]
     raw_id_fields = ["post", "author", "parent"]

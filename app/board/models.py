@@ -1,10 +1,12 @@
 """Posts, comments and tags of the board. Table shapes follow the original tutorial schema."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
-from core.models import LiveManager, SoftDeleteModel
+from core.models import LiveManager, SoftDeleteModel, deleted_at_consistent
 
 
 class Tag(models.Model):
@@ -12,6 +14,10 @@ class Tag(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # save() lowercases; this holds bulk writes and raw SQL to the same rule.
+            models.CheckConstraint(condition=Q(name=Lower("name")), name="tag_name_lowercase"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -47,6 +53,7 @@ class Post(SoftDeleteModel):
                 name="post_live_created_idx",
             ),
         ]
+        constraints = [deleted_at_consistent("post_deleted_at_consistent")]
 
     def __str__(self) -> str:
         return self.title
@@ -86,6 +93,20 @@ class Comment(SoftDeleteModel):
                 name="comment_live_post_idx",
             ),
         ]
+        constraints = [deleted_at_consistent("comment_deleted_at_consistent")]
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on post {self.post_id}"
+
+    def clean(self):
+        super().clean()
+        # A reply belongs to the thread of its parent (the API, the admin and services all run
+        # full_clean, so none of them can file a reply under another post).
+        if self.parent_id is not None and self.post_id is not None:
+            parent_post_id = (
+                Comment.all_objects.filter(pk=self.parent_id)
+                .values_list("post_id", flat=True)
+                .first()
+            )
+            if parent_post_id != self.post_id:
+                raise ValidationError({"parent": "The parent comment belongs to another post."})

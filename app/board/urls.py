@@ -1,10 +1,11 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from board import views
 
-router = DefaultRouter(trailing_slash=True, use_regex_path=False)
-router.include_root_view = False
+# SimpleRouter: no API root view and no format-suffix routes (`{id}{format}`), which would list
+# every detail route twice in the schema.
+router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("posts", views.PostViewSet, basename="post")
 router.register("comments", views.CommentViewSet, basename="comment")
 

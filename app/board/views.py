@@ -1,20 +1,34 @@
-"""Thin views over the selectors and serializers."""
+"""Thin views: input serializers validate, board.services write, selectors read, outputs render."""
 
 from django.shortcuts import get_object_or_404
-from rest_framework import filters, generics, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import filters, generics, mixins, status, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
 
-from board import selectors
+from board import selectors, services
 from board.filters import PostFilter
 from board.models import Post
 from board.permissions import IsAuthorOrStaffDeletes
-from board.serializers import CommentSerializer, PostSerializer
+from board.serializers import (
+    CommentInputSerializer,
+    CommentOutputSerializer,
+    CommentUpdateSerializer,
+    PostInputSerializer,
+    PostOutputSerializer,
+)
 from core.pagination import OldestFirstCursorPagination
 
 
-class PostViewSet(viewsets.ModelViewSet):
+def _gone():
+    # The row was deleted by a concurrent request after this one looked it up.
+    return NotFound()
+
+
+class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_converter = "int"
-    serializer_class = PostSerializer
+    serializer_class = PostOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrStaffDeletes]
     filterset_class = PostFilter
     search_fields = ["title", "content"]
@@ -24,23 +38,44 @@ class PostViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.post_list()
 
-    def perform_create(self, serializer):
-        post = serializer.save(author=self.request.user)
-        # Answer with the same shape as a read (author, tags, comment_count).
-        serializer.instance = self.get_queryset().get(pk=post.pk)
+    def _read(self, pk, status_code=status.HTTP_200_OK):
+        """Answer with the same shape as a read (author, tags, comment_count)."""
+        post = self.get_queryset().filter(pk=pk).first()
+        if post is None:
+            raise _gone()
+        return Response(PostOutputSerializer(post).data, status=status_code)
 
-    def perform_update(self, serializer):
-        post = serializer.save()
-        serializer.instance = self.get_queryset().get(pk=post.pk)
+    @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
+    def create(self, request):
+        serializer = PostInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        post = services.post_create(author=request.user, **serializer.validated_data)
+        return self._read(post.pk, status.HTTP_201_CREATED)
 
-    def perform_destroy(self, post):
-        post.soft_delete()
+    @extend_schema(request=PostInputSerializer, responses=PostOutputSerializer)
+    def update(self, request, pk=None, partial=False):
+        post = self.get_object()
+        serializer = PostInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        if not services.post_update(post=post, **serializer.validated_data):
+            raise _gone()
+        return self._read(post.pk)
+
+    @extend_schema(request=PostInputSerializer, responses=PostOutputSerializer)
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        if not services.post_soft_delete(post=self.get_object()):
+            raise _gone()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PostCommentListView(generics.ListCreateAPIView):
+class PostCommentListView(generics.ListAPIView):
     """Comments of one live post, oldest first."""
 
-    serializer_class = CommentSerializer
+    serializer_class = CommentOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = OldestFirstCursorPagination
     filter_backends = [filters.OrderingFilter]
@@ -54,29 +89,37 @@ class PostCommentListView(generics.ListCreateAPIView):
     def get_queryset(self):
         return selectors.comment_list().filter(post=self.get_post())
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if "post_pk" in self.kwargs:  # absent while the schema is generated
-            context["post"] = self.get_post()
-        return context
+    @extend_schema(request=CommentInputSerializer, responses={201: CommentOutputSerializer})
+    def post(self, request, post_pk):
+        post = self.get_post()
+        serializer = CommentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_create(
+            post=post, author=request.user, **serializer.validated_data
+        )
+        return Response(CommentOutputSerializer(comment).data, status=status.HTTP_201_CREATED)
 
-    def perform_create(self, serializer):
-        serializer.save(author=self.request.user, post=self.get_post())
 
-
-class CommentViewSet(
-    viewsets.mixins.RetrieveModelMixin,
-    viewsets.mixins.UpdateModelMixin,
-    viewsets.mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class CommentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     lookup_value_converter = "int"
-    serializer_class = CommentSerializer
+    serializer_class = CommentOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrStaffDeletes]
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.comment_list()
 
-    def perform_destroy(self, comment):
-        comment.soft_delete()
+    @extend_schema(request=CommentUpdateSerializer, responses=CommentOutputSerializer)
+    def partial_update(self, request, pk=None):
+        comment = self.get_object()
+        serializer = CommentUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if not services.comment_update(comment=comment, **serializer.validated_data):
+            raise _gone()
+        return Response(CommentOutputSerializer(comment).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        if not services.comment_soft_delete(comment=self.get_object()):
+            raise _gone()
+        return Response(status=status.HTTP_204_NO_CONTENT)

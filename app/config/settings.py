@@ -5,21 +5,35 @@ Every value comes from an environment variable (or a `.env` file beside the repo
 rendered by Ansible into the server's `shared/.env`, which systemd loads for Gunicorn.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from decouple import AutoConfig, Csv
+from decouple import AutoConfig, Config, Csv, RepositoryEnv
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# A `.env` is looked for in the repository root (beside `app/`) and its parents.
-config = AutoConfig(search_path=str(BASE_DIR.parent))
+# A `.env` is looked for in the repository root (beside `app/`) and its parents, unless ENV_FILE
+# names the file to read (the test suite names /dev/null: a developer's `.env` must not change it).
+# The process environment always wins over the file.
+_env_file = os.environ.get("ENV_FILE", "")
+config = (
+    Config(RepositoryEnv(_env_file)) if _env_file else AutoConfig(search_path=str(BASE_DIR.parent))
+)
 
-DEBUG = config("DEBUG", default=False, cast=bool)
 
-SECRET_KEY = config("SECRET_KEY", default="")
+def env(name, default, cast=None):
+    """A setting from the environment; unset or empty (`NAME=` in a copied .env) is the default."""
+    if config(name, default="") == "":
+        return default
+    return config(name, cast=cast) if cast is not None else config(name)
+
+
+DEBUG = env("DEBUG", default=False, cast=bool)
+
+SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -29,9 +43,9 @@ if not SECRET_KEY:
     # Development only: a throwaway key per process, never a key that lives in the repository.
     SECRET_KEY = get_random_secret_key()
 
-ALLOWED_HOSTS = config("ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1]", cast=Csv())
-CSRF_TRUSTED_ORIGINS = config("CSRF_TRUSTED_ORIGINS", default="", cast=Csv())
-ADMIN_URL = config("ADMIN_URL", default="admin/")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"], cast=Csv())
+CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS", default=[], cast=Csv())
+ADMIN_URL = env("ADMIN_URL", default="admin/")
 if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
     raise ImproperlyConfigured("ADMIN_URL must be a relative path ending in '/', e.g. 'admin/'.")
 
@@ -58,7 +72,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "core.middleware.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -87,21 +101,30 @@ TEMPLATES = [
 # production. Persistent connections with health checks avoid a new connection per request.
 DATABASES = {
     "default": dj_database_url.parse(
-        config("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=config("CONN_MAX_AGE", default=60, cast=int),
+        env("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env("CONN_MAX_AGE", default=60, cast=int),
         conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Throttle counters live in the cache. Several Gunicorn workers must share one cache for the
-# rates to hold across workers, so production points CACHE_DIR at a directory they all can write.
-CACHE_DIR = config("CACHE_DIR", default="")
+# Throttle counters live in the cache, which every Gunicorn worker (and every app server) must
+# share for a rate to hold. Production: Redis (REDIS_URL, e.g. unix://user:password@/path.sock or
+# redis://host:6379/0). Without it: a table in the app's own database, shared by the workers of
+# `make run` with no extra service (create it with `manage.py createcachetable`). CACHE_DIR is
+# no longer read: a file cache culls live counters at random past MAX_ENTRIES.
+REDIS_URL = env("REDIS_URL", default="")
+CACHE_TABLE = "board_cache"
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": CACHE_DIR}
-        if CACHE_DIR
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            # Expired rows are culled on writes; live windows are never culled below this.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
     )
 }
 
@@ -118,7 +141,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = config("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -126,13 +149,13 @@ STORAGES = {
 
 # Behind a TLS-terminating proxy (nginx sets X-Forwarded-Proto to its own $scheme).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = config("SECURE_SSL_REDIRECT", default=True, cast=bool)
+SECURE_SSL_REDIRECT = env("SECURE_SSL_REDIRECT", default=True, cast=bool)
 # Probes reach Gunicorn over its socket without TLS; they must not be redirected.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-SECURE_HSTS_SECONDS = config("SECURE_HSTS_SECONDS", default=63072000, cast=int)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = config("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True, cast=bool)
-SECURE_HSTS_PRELOAD = config("SECURE_HSTS_PRELOAD", default=True, cast=bool)
-SESSION_COOKIE_SECURE = config("SECURE_COOKIES", default=True, cast=bool)
+SECURE_HSTS_SECONDS = env("SECURE_HSTS_SECONDS", default=63072000, cast=int)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True, cast=bool)
+SECURE_HSTS_PRELOAD = env("SECURE_HSTS_PRELOAD", default=True, cast=bool)
+SESSION_COOKIE_SECURE = env("SECURE_COOKIES", default=True, cast=bool)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -151,24 +174,25 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": config("THROTTLE_ANON_RATE", default="100/min"),
-        "user": config("THROTTLE_USER_RATE", default="1000/min"),
-        "auth": config("THROTTLE_AUTH_RATE", default="20/min"),
+        "anon": env("THROTTLE_ANON_RATE", default="100/min"),
+        "user": env("THROTTLE_USER_RATE", default="1000/min"),
+        "auth": env("THROTTLE_AUTH_RATE", default="20/min"),
     },
     # How many proxies sit in front of Gunicorn (1 behind nginx). DRF then takes the client IP
     # from that position in X-Forwarded-For, so clients cannot choose their throttle key.
-    "NUM_PROXIES": config("NUM_PROXIES", default=0, cast=int),
+    "NUM_PROXIES": env("NUM_PROXIES", default=0, cast=int),
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=config("JWT_ACCESS_MINUTES", default=15, cast=int)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=config("JWT_REFRESH_DAYS", default=7, cast=int)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env("JWT_ACCESS_MINUTES", default=15, cast=int)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env("JWT_REFRESH_DAYS", default=7, cast=int)),
     "UPDATE_LAST_LOGIN": False,
 }
 
@@ -184,9 +208,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # The release's git revision, shown in `/healthz` so a deploy can see which code answers.
-APP_REVISION = config("APP_REVISION", default="dev")
+APP_REVISION = env("APP_REVISION", default="dev")
 
-LOG_LEVEL = config("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

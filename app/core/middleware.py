@@ -5,6 +5,9 @@ import re
 import time
 import uuid
 
+from django.middleware.common import CommonMiddleware
+from django.utils.encoding import escape_uri_path
+
 from core.logging import current_request_id
 
 logger = logging.getLogger("board.request")
@@ -31,10 +34,24 @@ class RequestLogMiddleware:
             logger.info(
                 "method=%s path=%s status=%s duration_ms=%.1f",
                 request.method,
-                request.path,
+                # Percent-encoded: a decoded %0A or space cannot forge lines or fields.
+                escape_uri_path(request.path),
                 response.status_code,
                 duration_ms,
             )
             return response
         finally:
             current_request_id.reset(token)
+
+
+class ApiCommonMiddleware(CommonMiddleware):
+    """Django's CommonMiddleware, without the trailing-slash redirect under /api/.
+
+    A client follows a 301 with a GET, so `POST /api/v1/posts` would silently become a read.
+    The API answers a JSON 404 naming the right path instead (core.views.page_not_found).
+    """
+
+    def should_redirect_with_slash(self, request):
+        if request.path_info.startswith("/api/"):
+            return False
+        return super().should_redirect_with_slash(request)

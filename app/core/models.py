@@ -31,12 +31,38 @@ class SoftDeleteModel(models.Model):
     class Meta:
         abstract = True
 
-    def soft_delete(self) -> None:
-        self.is_deleted = True
-        self.deleted_at = timezone.now()
-        self.save(update_fields=["is_deleted", "deleted_at"])
+    # Conditional UPDATEs: only a live row is deleted, only a deleted row restored. Of two racing
+    # deletes, the second changes nothing (and the API answers 404), and no other column is
+    # written, so a concurrent edit cannot resurrect the row. Both flags always change together
+    # (the check constraint `*_deleted_at_consistent` holds them to it).
+    def soft_delete(self) -> bool:
+        """Marks the row deleted. False when it was not live (already deleted, or gone)."""
+        now = timezone.now()
+        changed = (
+            type(self)
+            .all_objects.filter(pk=self.pk, is_deleted=False)
+            .update(is_deleted=True, deleted_at=now)
+        )
+        if changed:
+            self.is_deleted, self.deleted_at = True, now
+        return bool(changed)
 
-    def restore(self) -> None:
-        self.is_deleted = False
-        self.deleted_at = None
-        self.save(update_fields=["is_deleted", "deleted_at"])
+    def restore(self) -> bool:
+        """Makes the row live again. False when it was not deleted."""
+        changed = (
+            type(self)
+            .all_objects.filter(pk=self.pk, is_deleted=True)
+            .update(is_deleted=False, deleted_at=None)
+        )
+        if changed:
+            self.is_deleted, self.deleted_at = False, None
+        return bool(changed)
+
+
+def deleted_at_consistent(name: str) -> models.CheckConstraint:
+    """A deleted row has its deletion time, a live row has none."""
+    return models.CheckConstraint(
+        condition=models.Q(is_deleted=False, deleted_at__isnull=True)
+        | models.Q(is_deleted=True, deleted_at__isnull=False),
+        name=name,
+    )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
+from django.urls import is_valid_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -55,6 +56,13 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    path = request.path_info
+    if (
+        path.startswith("/api/")
+        and not path.endswith("/")
+        and is_valid_path(f"{path}/", getattr(request, "urlconf", None))
+    ):
+        return _error(404, f"Not found. API paths end with a slash: {request.path}/")
     return _error(404, "Not found.")
 
 

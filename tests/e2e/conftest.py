@@ -232,6 +232,7 @@ def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
         "vault_postgresql_owner_password": secrets.token_urlsafe(24),
         "vault_postgresql_runtime_password": secrets.token_urlsafe(24),
         "vault_app_secret_key": secrets.token_urlsafe(50),
+        "vault_redis_password": secrets.token_urlsafe(24),
         "vault_app_superuser_password": secrets.token_urlsafe(18),
     }
     password_file.write_text(secrets.token_urlsafe(32) + "\n")

@@ -103,3 +103,58 @@ def test_a_token_cannot_edit_another_users_post(db):
     post = PostFactory(author=first)
     response = client_for(second).patch(reverse("post-detail", args=[post.pk]), {"title": "hijack"})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("taken", ["Alice", "ALICE", "alice"])
+def test_usernames_are_unique_case_insensitively(api, taken):
+    UserFactory(username="alice")
+    response = api.post(reverse("register"), {"username": taken, "password": PASSWORD})
+    assert response.status_code == 400
+    assert response.json() == {"username": ["A user with that username already exists."]}
+    assert User.objects.count() == 1
+
+
+def test_usernames_are_unicode_normalised_before_the_check(api):
+    # Full-width letters are NFKC-equal to ASCII ones: the same name, not a look-alike account.
+    first = api.post(reverse("register"), {"username": "ｂｏｂ", "password": PASSWORD})
+    assert first.status_code == 201
+    assert first.json()["username"] == "bob"
+    second = api.post(reverse("register"), {"username": "Bob", "password": PASSWORD})
+    assert second.status_code == 400
+
+
+def test_the_database_refuses_a_case_variant_username(db):
+    from django.db import IntegrityError, transaction
+
+    UserFactory(username="carol")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="CAROL")
+
+
+def test_passwords_are_not_trimmed(api):
+    password = "  spaces around this password  "
+    response = api.post(reverse("register"), {"username": "spacey", "password": password})
+    assert response.status_code == 201
+    assert User.objects.get(username="spacey").check_password(password)
+    ok = api.post(reverse("token"), {"username": "spacey", "password": password})
+    assert ok.status_code == 200
+    trimmed = api.post(reverse("token"), {"username": "spacey", "password": password.strip()})
+    assert trimmed.status_code == 401
+
+
+def test_refresh_after_deactivation_is_401(api):
+    user = UserFactory(username="leaving")
+    tokens = api.post(reverse("token"), {"username": "leaving", "password": PASSWORD}).json()
+    assert client_for(user).delete(reverse("me")).status_code == 204
+    response = api.post(reverse("token-refresh"), {"refresh": tokens["refresh"]})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "No active account found for the given token."}
+
+
+def test_refresh_of_a_deleted_user_is_401(api):
+    user = UserFactory(username="removed")
+    tokens = api.post(reverse("token"), {"username": "removed", "password": PASSWORD}).json()
+    user.delete()  # e.g. by staff in the admin
+    response = api.post(reverse("token-refresh"), {"refresh": tokens["refresh"]})
+    assert response.status_code == 401
+    assert response.json() == {"detail": "No active account found for the given token."}

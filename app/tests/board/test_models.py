@@ -1,4 +1,6 @@
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from board.models import Comment, Post, Tag
 from tests.factories import CommentFactory, PostFactory
@@ -37,3 +39,24 @@ def test_tables_keep_the_tutorial_shape():
     assert Post._meta.get_field("author").db_column == "author"
     assert Comment._meta.db_table == "comment"
     assert Comment._meta.pk.name == "comment_no"
+
+
+def test_a_reply_must_be_on_its_parents_post_in_the_model():
+    parent = CommentFactory()
+    elsewhere = PostFactory()
+    reply = Comment(post=elsewhere, author=parent.author, content="x", parent=parent)
+    with pytest.raises(ValidationError) as excinfo:
+        reply.full_clean()
+    assert "parent" in excinfo.value.message_dict
+
+
+def test_tag_names_are_lowercase_in_the_database():
+    # bulk_create skips save(), which lowercases: the check constraint still holds.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Tag.objects.bulk_create([Tag(name="Django")])
+
+
+def test_deleted_at_follows_is_deleted_in_the_database():
+    post = PostFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Post.all_objects.filter(pk=post.pk).update(is_deleted=True)

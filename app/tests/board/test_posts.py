@@ -130,7 +130,9 @@ def test_delete_permission_matrix(who, expected, user, clients):
     post = PostFactory(author=user)
     response = clients[who].delete(reverse("post-detail", args=[post.pk]))
     assert response.status_code == expected
-    assert Post.all_objects.filter(pk=post.pk).exists()  # never removed
+    post.refresh_from_db()  # never removed
+    assert post.is_deleted is (expected == 204)
+    assert (post.deleted_at is not None) is (expected == 204)
 
 
 def test_put_replaces_tags_and_patch_keeps_them(user, author_client):

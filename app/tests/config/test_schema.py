@@ -32,3 +32,9 @@ def test_schema_generation_has_no_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+@pytest.mark.django_db
+def test_schema_has_no_format_suffix_routes(api):
+    schema = api.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert not [path for path in schema["paths"] if "format" in path]

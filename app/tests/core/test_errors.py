@@ -21,9 +21,11 @@ def test_non_numeric_id_is_json_404(api):
     assert response.json() == {"detail": "Not found."}
 
 
-def test_wrong_method_is_405(api):
-    response = api.delete(reverse("post-list"))
-    assert response.status_code in (401, 405)
+def test_wrong_method_is_405(api, author_client):
+    # Signed in, so the answer is about the method, not the missing credentials.
+    response = author_client.delete(reverse("post-list"))
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "DELETE" not allowed.'}
     response = api.put(reverse("healthz"))
     assert response.status_code == 405
 
@@ -68,3 +70,16 @@ def test_unhandled_error_is_json_500_without_traceback(client, monkeypatch):
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error."}
     assert b"secret internals" not in response.content
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_a_missing_trailing_slash_is_a_json_404_naming_the_path(author_client, method):
+    response = getattr(author_client, method)("/api/v1/posts", {"title": "t", "content": "c"})
+    assert response.status_code == 404  # not a 301 that a client would follow as a GET
+    assert response.json() == {"detail": "Not found. API paths end with a slash: /api/v1/posts/"}
+
+
+def test_outside_the_api_the_slash_is_still_appended(client):
+    response = client.get("/admin")
+    assert response.status_code == 301
+    assert response["Location"] == "/admin/"

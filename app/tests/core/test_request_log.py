@@ -19,3 +19,13 @@ def test_request_id_is_generated_when_absent_or_unsafe(client):
     assert len(generated) == 32
     forged = client.get(reverse("healthz"), HTTP_X_REQUEST_ID="bad id\nINFO fake")
     assert forged["X-Request-ID"] != "bad id\nINFO fake"
+
+
+def test_control_characters_in_the_path_cannot_forge_log_lines(client, caplog):
+    with caplog.at_level(logging.INFO, logger="board.request"):
+        client.get("/healthz%0A2026-01-01 INFO board.request method=GET path=/admin status=200")
+    line = next(r for r in caplog.records if r.name == "board.request").getMessage()
+    assert "\n" not in line and "\r" not in line
+    assert "path=/healthz%0A2026-01-01%20INFO" in line
+    # One space-separated field per key: the forged `status=200` is inside the path field.
+    assert line.count(" status=") == 1

@@ -1,11 +1,15 @@
-"""Loads a small demo data set. Safe to run again: it only adds what is missing."""
+"""Loads a small demo data set through the services. Safe to run again: it only adds what is
+missing, and never brings back a demo row someone deleted."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from board.models import Comment, Post, Tag
+from accounts import services as accounts_services
+from board import services
+from board.models import Comment, Post
 
+DEMO_USERS = ("alice", "bob")
 DEMO_POSTS = [
     ("alice", "Welcome to the board", "Say hello below.", ["welcome", "meta"]),
     (
@@ -16,9 +20,10 @@ DEMO_POSTS = [
     ),
     ("alice", "Soft delete", "Deleted rows stay in the database; the API hides them.", ["django"]),
 ]
+# (author of the post, its title, commenter, content)
 DEMO_COMMENTS = [
-    ("Welcome to the board", "bob", "Hello!"),
-    ("Django tips", "alice", "And annotate counts instead of counting per row."),
+    ("alice", "Welcome to the board", "bob", "Hello!"),
+    ("bob", "Django tips", "alice", "And annotate counts instead of counting per row."),
 ]
 
 
@@ -29,24 +34,28 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         User = get_user_model()
         users = {}
-        for username in ("alice", "bob"):
-            user, created = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@example.com"}
-            )
-            if created:
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
+        for username in DEMO_USERS:
+            user = User.objects.filter(username__iexact=username).first()
+            if user is None:
+                user = accounts_services.user_register(
+                    username=username, password=None, email=f"{username}@example.com"
+                )
             users[username] = user
-        created_posts = 0
+        posts, created_posts = {}, 0
         for username, title, content, tags in DEMO_POSTS:
-            post, created = Post.objects.get_or_create(
-                title=title, author=users[username], defaults={"content": content}
-            )
-            if created:
+            # all_objects: a demo post someone deleted stays deleted.
+            post = Post.all_objects.filter(author=users[username], title=title).first()
+            if post is None:
+                post = services.post_create(
+                    author=users[username], title=title, content=content, tags=tags
+                )
                 created_posts += 1
-                post.tags.set([Tag.objects.get_or_create(name=name)[0] for name in tags])
-        for title, username, content in DEMO_COMMENTS:
-            post = Post.objects.filter(title=title).first()
-            if post is not None:
-                Comment.objects.get_or_create(post=post, author=users[username], content=content)
+            posts[(username, title)] = post
+        for post_author, title, username, content in DEMO_COMMENTS:
+            post = posts[(post_author, title)]
+            exists = Comment.all_objects.filter(
+                post=post, author=users[username], content=content
+            ).exists()
+            if not exists and not post.is_deleted:
+                services.comment_create(post=post, author=users[username], content=content)
         self.stdout.write(f"Demo data ready ({created_posts} posts added).")

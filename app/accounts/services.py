@@ -1,0 +1,54 @@
+"""Writes to accounts: registration and deactivation. Views, the admin and seed_demo call these."""
+
+import unicodedata
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+User = get_user_model()
+
+USERNAME_TAKEN = "A user with that username already exists."
+
+
+def normalize_username(username: str) -> str:
+    """NFKC, as Django's own forms do: `ｂｏｂ` (full width) and `bob` are the same name."""
+    return unicodedata.normalize("NFKC", username)
+
+
+def username_taken(username: str) -> bool:
+    return User.objects.filter(username__iexact=normalize_username(username)).exists()
+
+
+def user_register(*, username: str, password: str | None, email: str = ""):
+    """A new active user. `password=None` gives an unusable password (demo accounts).
+
+    Usernames are unique case-insensitively; the unique index on lower(username) decides a race,
+    and the loser gets the same validation error as a plain duplicate, never a 500.
+    """
+    username = normalize_username(username)
+    if username_taken(username):
+        raise ValidationError({"username": USERNAME_TAKEN})
+    user = User(username=username, email=User.objects.normalize_email(email))
+    if password is None:
+        user.set_unusable_password()
+    else:
+        # Django's validators see the would-be user, so "similar to username" is caught too.
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)  # as given: never trimmed
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError({"username": USERNAME_TAKEN}) from exc
+    return user
+
+
+def user_deactivate(*, user) -> None:
+    """The account can no longer sign in; its posts and comments stay, shown without author."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
