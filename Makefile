@@ -71,10 +71,13 @@ check-deploy: $(VENV)/.dev-installed ## Django's deploy checks with production-l
 
 test-app: test-sqlite test-postgres ## The API suite on both databases.
 
+# The throttle tests start a throwaway redis-server on a unix socket (no daemon, no TCP port).
 test-sqlite: $(VENV)/.dev-installed ## The API suite on SQLite.
+	scripts/install-debian-packages.sh redis-server
 	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider
 
 test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwaway cluster unless DATABASE_URL is set).
+	scripts/install-debian-packages.sh redis-server
 	scripts/with-test-postgres.sh $(BIN)/pytest -p no:cacheprovider --create-db
 
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
@@ -87,7 +90,7 @@ test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible a
 
 test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.
 	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.
-	scripts/install-container-tools.sh
+	scripts/install-debian-packages.sh podman runc netavark aardvark-dns iptables
 	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/containers
 
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.

@@ -108,10 +108,13 @@ def build_standins() -> dict[str, str]:
     return built
 
 
+CONTAINER_TOOLS = ("podman", "runc", "netavark", "aardvark-dns", "iptables")
+
+
 def ensure_tools() -> None:
-    """podman, runc and netavark: installed by scripts/install-container-tools.sh."""
-    script = REPO / "scripts" / "install-container-tools.sh"
-    subprocess.run([str(script)], check=True)
+    """podman, runc and netavark (and what they need), installed when missing."""
+    script = REPO / "scripts" / "install-debian-packages.sh"
+    subprocess.run([str(script), *CONTAINER_TOOLS], check=True)
 
 
 if __name__ == "__main__":
