@@ -73,7 +73,8 @@ def test_gixy_finds_nothing_of_medium_severity_or_higher(nginx_dump, tmp_path):
     findings = json.loads(report.read_text() or "[]")
     print(f"\ngixy-ng on `nginx -T` of the server: {len(findings)} finding(s)")
     for f in findings:
-        print(f"  {f.get('severity')} {f.get('plugin')}: {f.get('summary')} ({f.get('path')})")
+        where = f"{f.get('file')}:{f.get('line')}"
+        print(f"  {f.get('severity')} {f.get('plugin')}: {f.get('summary')} ({where})")
     serious = [
         f
         for f in findings
