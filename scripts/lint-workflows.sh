@@ -8,8 +8,10 @@
 # 2. zizmor audits .github/workflows in offline mode (online audits are skipped). Any finding,
 #    whatever its severity, fails the script. Suppressions must be inline
 #    `# zizmor: ignore[rule]` comments with a reason next to them.
+# 3. pytest tests/workflows: the deploy secrets reach only `environment: production` jobs, are
+#    passed by name to the reusable workflow, and an empty one stops the deploy at its first step.
 #
-# Tools come from the project venv (.venv/bin), else from PATH. Exit 0 only when both pass.
+# Tools come from the project venv (.venv/bin), else from PATH. Exit 0 only when all three pass.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,6 +28,7 @@ tool() {
 }
 check_jsonschema="$(tool check-jsonschema)"
 zizmor="$(tool zizmor)"
+pytest="$(tool pytest)"
 
 shopt -s nullglob
 workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
@@ -63,6 +66,13 @@ elif [[ "$zizmor_rc" -ne 0 || "$findings" != 0 ]]; then
     status=1
 else
     "$zizmor" --quiet --offline --strict-collection --no-progress --color never .github/workflows
+fi
+
+echo "lint-workflows: pytest tests/workflows (deploy secrets only in the production environment)"
+# No Django here (its ini keys are then unknown: not an error).
+if ! "$pytest" -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -q tests/workflows; then
+    echo "lint-workflows: FAIL the workflow tests" >&2
+    status=1
 fi
 
 if [[ $status -eq 0 ]]; then
