@@ -137,14 +137,9 @@ class Provisioned:
     def first_run(self) -> PlaybookRun:
         return self.runs[0]
 
-    def sh(self, command: str, check: bool = True) -> str:
-        """Run a shell command on the server as root; its stripped stdout."""
-        proc = self.testbed.ssh(command, check=False)
-        if check:
-            assert proc.returncode == 0, (
-                f"{command!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
-            )
-        return proc.stdout.strip()
+    def sh(self, command: str, **kwargs) -> str:
+        """Run a shell command on the server as root; its stripped stdout (Testbed.sh)."""
+        return self.testbed.sh(command, **kwargs)
 
     def rotate_secret(self, name: str) -> str:
         """Give the vault value `name` a new random value (re-encrypted); returns it."""

@@ -20,15 +20,8 @@ ATTACKER_SUFFIX = 5
 FAILED_LOGINS = 8  # more than base_fail2ban_maxretry (5)
 
 
-def sh(tb, cmd: str, check: bool = True) -> str:
-    proc = tb.ssh(cmd)
-    if check:
-        assert proc.returncode == 0, f"{cmd!r} failed: {proc.stdout}{proc.stderr}"
-    return proc.stdout.strip()
-
-
 def banned(tb) -> list[str]:
-    out = sh(tb, "fail2ban-client get sshd banned")
+    out = tb.sh("fail2ban-client get sshd banned")
     return [ip.strip(" '\"") for ip in out.strip("[]").split(",") if ip.strip(" '\"")]
 
 
@@ -68,19 +61,19 @@ def attacker(provisioned):
 
 def test_controller_address_is_never_banned(provisioned):
     tb = provisioned.testbed
-    ignored = sh(tb, "fail2ban-client get sshd ignoreip")
+    ignored = tb.sh("fail2ban-client get sshd ignoreip")
     assert tb.host_ip in ignored.split(), ignored
-    assert sh(tb, "fail2ban-client status sshd | grep -c 'Journal matches'") == "1"
+    assert tb.sh("fail2ban-client status sshd | grep -c 'Journal matches'") == "1"
 
 
 def test_fail2ban_bans_repeated_failed_logins_and_lifts_the_ban(provisioned, attacker):
     tb = provisioned.testbed
-    configured = sh(tb, "fail2ban-client get sshd bantime")
+    configured = tb.sh("fail2ban-client get sshd bantime")
     assert int(configured) >= 600, configured
     assert attacker not in banned(tb)
     assert reaches_sshd(attacker, tb.ip)
     # A short ban for this test only (runtime setting; restored below).
-    sh(tb, "fail2ban-client set sshd bantime 15")
+    tb.sh("fail2ban-client set sshd bantime 15")
     try:
         for _ in range(FAILED_LOGINS):
             subprocess.run(
@@ -112,19 +105,19 @@ def test_fail2ban_bans_repeated_failed_logins_and_lifts_the_ban(provisioned, att
             )
             if attacker in banned(tb):
                 break
-        assert wait_for(lambda: attacker in banned(tb), timeout=30), sh(
-            tb, "fail2ban-client status sshd"
+        assert wait_for(lambda: attacker in banned(tb), timeout=30), tb.sh(
+            "fail2ban-client status sshd"
         )
-        print(f"\nfail2ban banned {attacker}: {sh(tb, 'fail2ban-client status sshd')}")
+        print(f"\nfail2ban banned {attacker}: {tb.sh('fail2ban-client status sshd')}")
         # Banned: the attacker's packets are rejected, the controller still gets in.
         assert not reaches_sshd(attacker, tb.ip)
-        assert sh(tb, "echo still-in") == "still-in"
+        assert tb.sh("echo still-in") == "still-in"
         # The ban lifts by itself when bantime is over.
         assert wait_for(lambda: attacker not in banned(tb), timeout=60)
         assert wait_for(lambda: reaches_sshd(attacker, tb.ip), timeout=10)
     finally:
         tb.ssh(f"fail2ban-client set sshd bantime {configured}")
-    assert sh(tb, "fail2ban-client get sshd bantime") == configured
+    assert tb.sh("fail2ban-client get sshd bantime") == configured
 
 
 # --------------------------------------------------------------------------------------
@@ -151,8 +144,8 @@ def test_moving_sshd_off_the_connection_port_is_refused(provisioned):
     rc, log = _run_base(provisioned, "port", ["-e", "base_ssh_port=2222"])
     assert rc != 0
     assert "base_ssh_port is 2222 but Ansible connects" in log, log[-3000:]
-    assert sh(tb, "/usr/sbin/sshd -T | grep '^port '") == "port 22"
-    assert "2222" not in sh(tb, "ufw status")
+    assert tb.sh("/usr/sbin/sshd -T | grep '^port '") == "port 22"
+    assert "2222" not in tb.sh("ufw status")
 
 
 def test_operator_without_a_key_is_refused(provisioned, tmp_path):
@@ -186,4 +179,4 @@ def test_operator_without_a_key_is_refused(provisioned, tmp_path):
     assert "finds no key in root's authorized_keys" in log, log[-3000:]
     assert "ssh-copy-id root@" in log
     # Nothing was changed before the guard, and the normal key login still works.
-    assert sh(tb, "echo ok") == "ok"
+    assert tb.sh("echo ok") == "ok"

@@ -70,15 +70,6 @@ LYNIS_ALLOWED = {
 LYNIS_MIN_INDEX = 78
 
 
-def sh(provisioned, cmd: str, check: bool = True, timeout: float = 300) -> str:
-    proc = provisioned.testbed.ssh(cmd, timeout=timeout)
-    if check:
-        assert proc.returncode == 0, (
-            f"{cmd!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
-        )
-    return proc.stdout.strip()
-
-
 def _bin(name: str) -> str:
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else (shutil.which(name) or name)
@@ -124,7 +115,7 @@ def test_ssh_audit_has_no_failures_and_only_unavoidable_warnings(provisioned):
 # --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sshd_settings(provisioned) -> dict[str, list[str]]:
-    out = sh(provisioned, "/usr/sbin/sshd -T")
+    out = provisioned.sh("/usr/sbin/sshd -T")
     settings: dict[str, list[str]] = {}
     for line in out.splitlines():
         key, _, value = line.partition(" ")
@@ -163,13 +154,13 @@ def test_sshd_effective_setting(sshd_settings, key, expected):
 
 def test_weak_moduli_are_gone(provisioned):
     minimum = DEFAULTS["base_ssh_moduli_minimum"]
-    weak = sh(provisioned, f"awk '!/^#/ && $5 < {minimum}' /etc/ssh/moduli | wc -l")
-    strong = sh(provisioned, f"awk '!/^#/ && $5 >= {minimum}' /etc/ssh/moduli | wc -l")
+    weak = provisioned.sh(f"awk '!/^#/ && $5 < {minimum}' /etc/ssh/moduli | wc -l")
+    strong = provisioned.sh(f"awk '!/^#/ && $5 >= {minimum}' /etc/ssh/moduli | wc -l")
     assert (int(weak), int(strong) > 0) == (0, True)
 
 
 def test_firewall_denies_all_but_ssh_and_web(provisioned):
-    out = sh(provisioned, "ufw status verbose")
+    out = provisioned.sh("ufw status verbose")
     assert "Status: active" in out
     assert "Default: deny (incoming), allow (outgoing)" in out
     allowed = sorted(set(re.findall(r"^(\d+)/tcp(?: \(v6\))?\s+ALLOW IN\s+Anywhere", out, re.M)))
@@ -177,7 +168,7 @@ def test_firewall_denies_all_but_ssh_and_web(provisioned):
     assert allowed == expected, out
     # Nothing else is allowed in, and the rules are the persisted ones (ufw starts at boot).
     assert len(re.findall(r"ALLOW IN", out)) == 2 * len(expected), out
-    assert sh(provisioned, "systemctl is-enabled ufw") == "enabled"
+    assert provisioned.sh("systemctl is-enabled ufw") == "enabled"
 
 
 # --------------------------------------------------------------------------------------
@@ -185,60 +176,59 @@ def test_firewall_denies_all_but_ssh_and_web(provisioned):
 # --------------------------------------------------------------------------------------
 def test_security_archive_and_unattended_upgrades(provisioned):
     # apt sees the security archive ...
-    policy = sh(provisioned, "apt-cache policy")
+    policy = provisioned.sh("apt-cache policy")
     assert "n=bookworm-security,l=Debian-Security" in policy
     # ... unattended-upgrades runs daily and would install from it, and from nothing else
-    periodic = sh(provisioned, "apt-config dump APT::Periodic")
+    periodic = provisioned.sh("apt-config dump APT::Periodic")
     assert 'APT::Periodic::Unattended-Upgrade "1";' in periodic
     assert 'APT::Periodic::Update-Package-Lists "1";' in periodic
-    dump = sh(provisioned, "apt-config dump Unattended-Upgrade::Origins-Pattern")
+    dump = provisioned.sh("apt-config dump Unattended-Upgrade::Origins-Pattern")
     patterns = re.findall(r'^Unattended-Upgrade::Origins-Pattern:: "(.*)";$', dump, re.M)
     assert patterns and all("Debian-Security" in p for p in patterns), dump
-    dry = sh(provisioned, "unattended-upgrade --dry-run --debug 2>&1 | head -40", timeout=600)
+    dry = provisioned.sh("unattended-upgrade --dry-run --debug 2>&1 | head -40", timeout=600)
     assert "origin=Debian,codename=bookworm-security,label=Debian-Security" in dry, dry
-    assert sh(provisioned, "systemctl is-enabled unattended-upgrades") == "enabled"
+    assert provisioned.sh("systemctl is-enabled unattended-upgrades") == "enabled"
     # Nothing from the security archive is left to install after provisioning.
-    pending = sh(provisioned, "apt list --upgradable 2>/dev/null | grep -c -- '-security' || true")
-    assert pending == "0", sh(provisioned, "apt list --upgradable 2>/dev/null")
+    pending = provisioned.sh("apt list --upgradable 2>/dev/null | grep -c -- '-security' || true")
+    assert pending == "0", provisioned.sh("apt list --upgradable 2>/dev/null")
 
 
 def test_needrestart_restarts_outdated_daemons(provisioned):
-    assert sh(provisioned, "dpkg-query -W -f '${Status}' needrestart") == "install ok installed"
+    assert provisioned.sh("dpkg-query -W -f '${Status}' needrestart") == "install ok installed"
     # needrestart's batch mode reads the merged configuration: restart mode "a" (automatic).
-    conf = sh(provisioned, "cat /etc/needrestart/conf.d/50-board.conf")
+    conf = provisioned.sh("cat /etc/needrestart/conf.d/50-board.conf")
     assert "$nrconf{restart} = 'a';" in conf
     assert (
-        sh(
-            provisioned,
+        provisioned.sh(
             'perl -e \'our %nrconf; do "/etc/needrestart/needrestart.conf"; '
             "print $nrconf{restart}'",
         )
         == "a"
     )
     # its apt hook runs after every dpkg run (unattended-upgrades included)
-    sh(provisioned, "grep -q needrestart /etc/apt/apt.conf.d/99needrestart")
+    provisioned.sh("grep -q needrestart /etc/apt/apt.conf.d/99needrestart")
 
 
 # --------------------------------------------------------------------------------------
 # OS baseline
 # --------------------------------------------------------------------------------------
 def test_sysctl_file_holds_the_hardening_keys(provisioned):
-    text = sh(provisioned, "cat /etc/sysctl.d/60-board-hardening.conf")
+    text = provisioned.sh("cat /etc/sysctl.d/60-board-hardening.conf")
     found = dict(re.findall(r"^([\w.-]+)\s*=\s*(\S+)$", text, re.M))
     expected = {k: str(v) for k, v in ROLE_VARS["__base_sysctl"].items()}
     assert found == expected
     # ufw no longer resets log_martians & co. on every start.
-    assert sh(provisioned, "grep '^IPT_SYSCTL=' /etc/default/ufw") == "IPT_SYSCTL="
+    assert provisioned.sh("grep '^IPT_SYSCTL=' /etc/default/ufw") == "IPT_SYSCTL="
     # Live values: every key the container may write is set (in systemd-nspawn /proc/sys
     # is read-only, so this checks the ones that are writable, if any).
     for key, value in expected.items():
         path = "/proc/sys/" + key.replace(".", "/")
-        if sh(provisioned, f"test -w {path} && echo w || true") == "w":
-            assert sh(provisioned, f"cat {path}") == value, key
+        if provisioned.sh(f"test -w {path} && echo w || true") == "w":
+            assert provisioned.sh(f"cat {path}") == value, key
 
 
 def test_unused_modules_are_blacklisted(provisioned):
-    text = sh(provisioned, "cat /etc/modprobe.d/board-blacklist.conf")
+    text = provisioned.sh("cat /etc/modprobe.d/board-blacklist.conf")
     for module in ["dccp", "sctp", "rds", "tipc", "usb-storage", "firewire-core"]:
         assert f"\nblacklist {module}\n" in text
         assert f"\ninstall {module} /bin/true\n" in text
@@ -246,31 +236,31 @@ def test_unused_modules_are_blacklisted(provisioned):
 
 def test_core_dumps_are_off(provisioned):
     # A login session (PAM limits) gets a zero hard limit.
-    assert sh(provisioned, "ulimit -H -c") == "0"
-    assert sh(provisioned, "grep -h '^Storage=' /etc/systemd/coredump.conf.d/board.conf") == (
+    assert provisioned.sh("ulimit -H -c") == "0"
+    assert provisioned.sh("grep -h '^Storage=' /etc/systemd/coredump.conf.d/board.conf") == (
         "Storage=none"
     )
-    sysctl_file = sh(provisioned, "cat /etc/sysctl.d/60-board-hardening.conf")
+    sysctl_file = provisioned.sh("cat /etc/sysctl.d/60-board-hardening.conf")
     assert re.search(r"^fs\.suid_dumpable\s*=\s*0$", sysctl_file, re.M)
 
 
 def test_login_defs_pam_and_permissions(provisioned):
     defs = dict(
         line.split(None, 1)
-        for line in sh(provisioned, "grep -Ev '^(#|$)' /etc/login.defs").splitlines()
+        for line in provisioned.sh("grep -Ev '^(#|$)' /etc/login.defs").splitlines()
     )
     assert defs["UMASK"] == "027"
     assert int(defs["SHA_CRYPT_MIN_ROUNDS"]) >= 5000
     assert defs["SHA_CRYPT_MIN_ROUNDS"] == defs["SHA_CRYPT_MAX_ROUNDS"]
     assert int(defs["PASS_MAX_DAYS"]) <= 365 and int(defs["PASS_MIN_DAYS"]) >= 1
-    assert "pam_tmpdir.so" in sh(provisioned, "cat /etc/pam.d/common-session")
-    assert "pam_pwquality.so" in sh(provisioned, "cat /etc/pam.d/common-password")
+    assert "pam_tmpdir.so" in provisioned.sh("cat /etc/pam.d/common-session")
+    assert "pam_pwquality.so" in provisioned.sh("cat /etc/pam.d/common-password")
     # A session's TMPDIR is private to the user.
-    assert sh(provisioned, "echo $TMPDIR") == "/tmp/user/0"
-    assert sh(provisioned, "stat -c %a /root") == "700"
-    homes = sh(provisioned, "find /home -mindepth 1 -maxdepth 1 -type d -perm /o=rwx")
+    assert provisioned.sh("echo $TMPDIR") == "/tmp/user/0"
+    assert provisioned.sh("stat -c %a /root") == "700"
+    homes = provisioned.sh("find /home -mindepth 1 -maxdepth 1 -type d -perm /o=rwx")
     assert homes == ""
-    assert "law enforcement" in sh(provisioned, "cat /etc/issue.net")
+    assert "law enforcement" in provisioned.sh("cat /etc/issue.net")
 
 
 # --------------------------------------------------------------------------------------
@@ -285,14 +275,13 @@ def _lynis_allowed(test_id: str, detail: str) -> bool:
 def test_lynis_hardening_index(provisioned):
     tb = provisioned.testbed
     # Installed by the test (the server has the role's apt proxy; CI starts from scratch).
-    sh(
-        provisioned,
+    provisioned.sh(
         "command -v lynis >/dev/null || DEBIAN_FRONTEND=noninteractive "
         "apt-get install -y -q --no-install-recommends lynis >/dev/null",
         timeout=600,
     )
-    sh(provisioned, "lynis audit system --quick --no-colors >/dev/null 2>&1", timeout=1200)
-    report = sh(provisioned, "cat /var/log/lynis-report.dat")
+    provisioned.sh("lynis audit system --quick --no-colors >/dev/null 2>&1", timeout=1200)
+    report = provisioned.sh("cat /var/log/lynis-report.dat")
     index = int(re.search(r"^hardening_index=(\d+)$", report, re.M).group(1))
     findings = re.findall(r"^(suggestion|warning)\[\]=([^|]+)\|([^|]*)\|([^|]*)\|", report, re.M)
     print(f"\nLynis hardening index on {tb.ip}: {index} ({len(findings)} findings left)")

@@ -62,19 +62,10 @@ print(json.dumps(out))
 """
 
 
-def sh(provisioned, cmd: str, input: str | None = None, check: bool = True) -> str:
-    proc = provisioned.testbed.ssh(cmd, check=False, input=input)
-    if check:
-        assert proc.returncode == 0, (
-            f"{cmd!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
-        )
-    return (proc.stdout + proc.stderr).strip()
-
-
 def requests_for(provisioned, client: str, count: int, parallel: bool = False) -> list[list]:
     mode = " parallel" if parallel else ""
-    out = sh(
-        provisioned, f"python3 - {GUNICORN_SOCKET} {client} {count}{mode}", input=REQUESTS_SCRIPT
+    out = provisioned.sh(
+        f"python3 - {GUNICORN_SOCKET} {client} {count}{mode}", input=REQUESTS_SCRIPT
     )
     return json.loads(out.splitlines()[-1])
 
@@ -83,27 +74,27 @@ def redis_cli(provisioned, *commands: str, auth: bool = True) -> str:
     """redis-cli on the server; the password goes through stdin, never onto a command line."""
     lines = [f"AUTH {REDIS_USER} {provisioned.secrets['vault_redis_password']}"] if auth else []
     script = "\n".join([*lines, *commands]) + "\n"
-    return sh(provisioned, f"redis-cli -s {REDIS_SOCKET}", input=script, check=False)
+    return provisioned.sh(f"redis-cli -s {REDIS_SOCKET}", input=script, check=False)
 
 
 def gunicorn_workers(provisioned) -> tuple[str, set[str]]:
-    main_pid = sh(provisioned, "systemctl show -p MainPID --value gunicorn.service")
-    return main_pid, set(sh(provisioned, f"pgrep -P {main_pid}").split())
+    main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
+    return main_pid, set(provisioned.sh(f"pgrep -P {main_pid}").split())
 
 
 @pytest.fixture(scope="module")
 def anon_rate(provisioned) -> tuple[int, int]:
-    line = sh(provisioned, f"grep '^THROTTLE_ANON_RATE=' {APP_ROOT}/shared/.env")
+    line = provisioned.sh(f"grep '^THROTTLE_ANON_RATE=' {APP_ROOT}/shared/.env")
     match = re.fullmatch(r'THROTTLE_ANON_RATE="?(\d+)/([smhd])\w*"?', line)
     assert match, line
     return int(match.group(1)), {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 def test_redis_listens_on_no_tcp_port(provisioned):
-    assert sh(provisioned, "systemctl is-active redis-server.service") == "active"
-    listeners = sh(provisioned, "ss -Hltnp")
+    assert provisioned.sh("systemctl is-active redis-server.service") == "active"
+    listeners = provisioned.sh("ss -Hltnp")
     assert "redis" not in listeners, listeners
-    assert re.search(r"^port 0$", sh(provisioned, "cat /etc/redis/redis.conf"), re.M)
+    assert re.search(r"^port 0$", provisioned.sh("cat /etc/redis/redis.conf"), re.M)
     refused = provisioned.testbed.ssh("redis-cli -h 127.0.0.1 -p 6379 PING", check=False)
     assert "PONG" not in refused.stdout
     assert "refused" in (refused.stdout + refused.stderr).lower()
@@ -111,8 +102,7 @@ def test_redis_listens_on_no_tcp_port(provisioned):
 
 def test_redis_refuses_unauthenticated_and_wrong_passwords(provisioned):
     assert "NOAUTH" in redis_cli(provisioned, "PING", auth=False)
-    wrong = sh(
-        provisioned,
+    wrong = provisioned.sh(
         f"redis-cli -s {REDIS_SOCKET}",
         input=f"AUTH {REDIS_USER} wrong\nPING\n",
         check=False,
@@ -122,24 +112,24 @@ def test_redis_refuses_unauthenticated_and_wrong_passwords(provisioned):
     # The app's user may not run administrative commands.
     assert "NOPERM" in redis_cli(provisioned, "CONFIG GET maxmemory")
     # No password in the config file, only its hash.
-    config = sh(provisioned, "cat /etc/redis/redis.conf")
+    config = provisioned.sh("cat /etc/redis/redis.conf")
     assert provisioned.secrets["vault_redis_password"] not in config
     assert "user default off" in config
 
 
 def test_redis_socket_is_reachable_by_the_app_service_only(provisioned):
-    assert sh(provisioned, "stat -c '%a %U %G' /run/redis") == "2750 redis board-redis"
-    assert sh(provisioned, f"stat -c '%a %U %G' {REDIS_SOCKET}") == "660 redis board-redis"
+    assert provisioned.sh("stat -c '%a %U %G' /run/redis") == "2750 redis board-redis"
+    assert provisioned.sh(f"stat -c '%a %U %G' {REDIS_SOCKET}") == "660 redis board-redis"
     # The app's login user is not in the group; only gunicorn.service gets it.
     denied = provisioned.testbed.ssh(f"runuser -u board -- redis-cli -s {REDIS_SOCKET} PING")
     assert "PONG" not in denied.stdout
     assert "ermission denied" in denied.stdout + denied.stderr
-    groups = sh(provisioned, "systemctl show -p SupplementaryGroups --value gunicorn.service")
+    groups = provisioned.sh("systemctl show -p SupplementaryGroups --value gunicorn.service")
     assert groups.split() == ["board-redis"]
 
 
 def test_redis_memory_limit_and_no_persistence(provisioned):
-    config = sh(provisioned, "cat /etc/redis/redis.conf")
+    config = provisioned.sh("cat /etc/redis/redis.conf")
     assert re.search(r"^maxmemory \d+\w*$", config, re.M), config
     assert re.search(r"^maxmemory-policy volatile-ttl$", config, re.M)
     assert re.search(r'^save ""$', config, re.M) and re.search(r"^appendonly no$", config, re.M)
@@ -149,7 +139,7 @@ def test_anonymous_rate_is_exact_across_workers_and_survives_a_reload(provisione
     limit, window = anon_rate
     assert limit <= 100, "keep the test inventory's app_throttle_anon_rate small"
     expected_workers = int(
-        sh(provisioned, f"sed -n 's/^workers = //p' {APP_ROOT}/shared/gunicorn.conf.py")
+        provisioned.sh(f"sed -n 's/^workers = //p' {APP_ROOT}/shared/gunicorn.conf.py")
     )
     main_pid, workers = gunicorn_workers(provisioned)
     assert expected_workers >= 2 and len(workers) == expected_workers, (expected_workers, workers)
@@ -174,9 +164,8 @@ def test_anonymous_rate_is_exact_across_workers_and_survives_a_reload(provisione
     assert 0 < int(redis_cli(provisioned, f"TTL {key}").splitlines()[-1]) <= window
 
     # A reload replaces every worker; the new ones still see the counter.
-    sh(provisioned, "systemctl reload gunicorn.service")
-    sh(
-        provisioned,
+    provisioned.sh("systemctl reload gunicorn.service")
+    provisioned.sh(
         f'for i in $(seq 100); do [ -z "$(comm -12 <(pgrep -P {main_pid} | sort) '
         f"<(printf '%s\\n' {' '.join(sorted(workers))} | sort))\" ] && exit 0; sleep 0.2; "
         "done; exit 1",

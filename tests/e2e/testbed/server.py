@@ -171,6 +171,18 @@ class Testbed:
         """Run a shell command on the test server as root; returns CompletedProcess (text)."""
         return ssh.call(self.ssh_argv(cmd), cmd, check, timeout, input)
 
+    def sh(
+        self, cmd: str, check: bool = True, timeout: float | None = 300, input: str | None = None
+    ) -> str:
+        """Run a shell command on the test server as root; its stripped stdout. With check, a
+        failure fails the test with the command's output."""
+        proc = self.ssh(cmd, timeout=timeout, input=input)
+        if check:
+            assert proc.returncode == 0, (
+                f"{cmd!r} failed ({proc.returncode}): {proc.stdout}{proc.stderr}"
+            )
+        return proc.stdout.strip()
+
     def _dump_console(self) -> None:
         with contextlib.suppress(Exception):
             tail = self.console_log.read_text(errors="replace").splitlines()[-40:]
