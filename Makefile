@@ -36,7 +36,7 @@ $(VENV)/.dev-installed: requirements/dev.lock | $(BIN)/python
 
 run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQLite, demo data).
 	cd app && $(MANAGE) migrate --noinput
-	# Throttle counters: a table in the same SQLite file, shared by both workers (no Redis here).
+	# migrate also creates the throttle counters' table in the same SQLite file (no Redis here).
 	cd app && $(MANAGE) seed_demo
 	cd app && $(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:8000 - Swagger UI at http://127.0.0.1:8000/api/docs/"
