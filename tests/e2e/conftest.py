@@ -296,7 +296,8 @@ def provisioned(testbed):
     return prov
 
 
-@pytest.fixture(scope="session")
+# Module scope: test_tls_scan.py renews the certificate, so each module fetches the current one.
+@pytest.fixture(scope="module")
 def server_cert(provisioned, tmp_path_factory) -> Path:
     """The server's self-signed certificate, fetched over SSH: clients verify TLS against it."""
     cert = provisioned.sh(f"cat /etc/ssl/certs/{provisioned.server_name}.crt")
@@ -305,7 +306,7 @@ def server_cert(provisioned, tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def client(provisioned, server_cert) -> Client:
     """curl against the provisioned site (see client.py)."""
     assert "BEGIN CERTIFICATE" in server_cert.read_text()

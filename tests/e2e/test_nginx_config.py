@@ -22,18 +22,8 @@ import pytest
 import yaml
 
 from .conftest import _bin
-from .test_https_api import Client
 
 SEVERITIES = ["UNSPECIFIED", "LOW", "MEDIUM", "HIGH"]
-
-
-@pytest.fixture(scope="module")
-def client(provisioned, tmp_path_factory) -> Client:
-    tb = provisioned.testbed
-    cert = tb.ssh(f"cat /etc/ssl/certs/{provisioned.server_name}.crt", check=True).stdout
-    path = tmp_path_factory.mktemp("tls") / "server.crt"
-    path.write_text(cert)
-    return Client(tb.ip, provisioned.server_name, path)
 
 
 @pytest.fixture(scope="module")
