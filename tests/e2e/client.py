@@ -41,6 +41,23 @@ class Client:
         self.server_name = server_name
         self.cacert = cacert
 
+    def burst_argv(self, parallel: int) -> list[str]:
+        """curl options for a burst of `parallel` requests at once (add each URL's own options)."""
+        return [
+            "curl",
+            "--silent",
+            "--noproxy",
+            "*",
+            "--parallel",
+            "--parallel-immediate",
+            "--parallel-max",
+            str(parallel),
+            "--resolve",
+            f"{self.server_name}:443:{self.ip}",
+            "--cacert",
+            str(self.cacert),
+        ]
+
     def request(
         self,
         path: str,

@@ -182,20 +182,7 @@ def test_auth_endpoints_are_rate_limited_by_nginx(client):
     """A burst on /api/v1/auth/token/ gets 429 from nginx (limit_req), before Django sees it."""
     url = f"https://{client.server_name}/api/v1/auth/token/"
     n = 40
-    argv = [
-        "curl",
-        "--silent",
-        "--noproxy",
-        "*",
-        "--parallel",
-        "--parallel-immediate",
-        "--parallel-max",
-        str(n),
-        "--resolve",
-        f"{client.server_name}:443:{client.ip}",
-        "--cacert",
-        str(client.cacert),
-    ]
+    argv = client.burst_argv(n)
     for _ in range(n):
         argv += [
             "--request",

@@ -232,20 +232,7 @@ def test_admin_login_is_rate_limited_while_the_api_keeps_serving(client, provisi
     assert page.status == 200 and 'name="password"' in page.body, (login, page.status)
 
     n = 40
-    argv = [
-        "curl",
-        "--silent",
-        "--noproxy",
-        "*",
-        "--parallel",
-        "--parallel-immediate",
-        "--parallel-max",
-        str(n),
-        "--resolve",
-        f"{client.server_name}:443:{client.ip}",
-        "--cacert",
-        str(client.cacert),
-    ]
+    argv = client.burst_argv(n)
     for i in range(n):
         argv += [
             "--data",
