@@ -31,6 +31,7 @@ STANDINS = {
     "python": "docker.io/library/python:3.12-slim",
     "postgres": "docker.io/library/postgres:16",
     "nginx": "docker.io/library/nginx:1.27",
+    "redis": "docker.io/library/redis:7",
 }
 
 

@@ -63,7 +63,7 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(
             f"--- {s}\n" + podman("logs", "--tail=40", self.container(s), check=False).stderr
-            for s in ("db", "migrate", "app", "nginx")
+            for s in ("db", "redis", "migrate", "app", "nginx")
         )
 
     def wait_healthy(self, service: str, timeout: float = 120) -> None:
@@ -83,6 +83,7 @@ def stack(app_image, nginx_image, revision):
         "POSTGRES_PASSWORD": secrets.token_hex(24),
         "BOARD_DB_OWNER_PASSWORD": secrets.token_hex(24),
         "BOARD_DB_RUNTIME_PASSWORD": secrets.token_hex(24),
+        "REDIS_PASSWORD": secrets.token_hex(24),
     }
     https_port = _free_port()
     env_file = workdir / "env"
@@ -103,6 +104,8 @@ def stack(app_image, nginx_image, revision):
         # condition itself (health checks run by hand: podman runs them from systemd timers).
         s.compose("up", "--detach", "--no-build", "db")
         s.wait_healthy("db")
+        s.compose("up", "--detach", "--no-build", "redis")
+        s.wait_healthy("redis")
         s.compose("up", "--detach", "--no-build", "--no-deps", "migrate")
         podman("wait", s.container("migrate"))
         s.compose("up", "--detach", "--no-build", "--no-deps", "app")
@@ -151,8 +154,13 @@ def test_services_wait_for_their_dependencies():
     }
     assert conditions == {
         "db": {},
+        "redis": {},
         "migrate": {"db": "service_healthy"},
-        "app": {"db": "service_healthy", "migrate": "service_completed_successfully"},
+        "app": {
+            "db": "service_healthy",
+            "redis": "service_healthy",
+            "migrate": "service_completed_successfully",
+        },
         "nginx": {"app": "service_healthy"},
     }
 
@@ -165,14 +173,20 @@ def test_migrate_ran_once_and_exited_cleanly(stack):
 
 def test_only_nginx_publishes_ports(stack):
     published = {}
-    for service in ("db", "migrate", "app", "nginx"):
+    for service in ("db", "redis", "migrate", "app", "nginx"):
         ports = stack.inspect(service)["HostConfig"].get("PortBindings") or {}
         published[service] = sorted(
             port
             for port, bindings in ports.items()
             if any(b.get("HostPort") for b in bindings or [])
         )
-    assert published == {"db": [], "migrate": [], "app": [], "nginx": ["443/tcp", "80/tcp"]}
+    assert published == {
+        "db": [],
+        "redis": [],
+        "migrate": [],
+        "app": [],
+        "nginx": ["443/tcp", "80/tcp"],
+    }
 
 
 def test_app_runs_read_only_without_capabilities_as_the_runtime_role(stack):
@@ -324,6 +338,38 @@ def test_least_privilege_on_a_migrated_table(db, probe_table, check):
 @pytest.mark.parametrize("sql, error", lp.FORBIDDEN_SCHEMA_CHANGES)
 def test_runtime_role_cannot_change_the_schema(db, probe_table, sql, error):
     lp.check_runtime_role_cannot_change_the_schema(db, probe_table, sql, error)
+
+
+def redis_cli(stack, commands: str, password: str | None = None) -> str:
+    """redis-cli in the redis container; AUTH goes through stdin, never argv."""
+    if password is not None:
+        commands = f"AUTH app {password}\n{commands}"
+    r = podman("exec", "-i", stack.container("redis"), "redis-cli", input=commands)
+    return r.stdout
+
+
+def test_throttle_counters_live_in_redis_behind_its_acl_user(stack, https):
+    info = stack.inspect("redis")
+    assert info["HostConfig"]["ReadonlyRootfs"] is True
+    out = podman("exec", stack.container("redis"), "grep", "CapEff", "/proc/1/status").stdout
+    assert "CapEff:\t0000000000000000" in out
+    for _ in range(3):
+        r, _ = https("GET", "/api/v1/posts/")
+        assert r.status == 200
+    # Anonymous clients can run nothing; the app's user sees the counters but no @dangerous command.
+    assert redis_cli(stack, "PING\n").startswith("NOAUTH")
+    reply = redis_cli(
+        stack,
+        "SCAN 0 MATCH *throttle_* COUNT 1000\nCONFIG GET save\n",
+        stack.secrets["REDIS_PASSWORD"],
+    )
+    assert "throttle_anon_" in reply, reply
+    assert "NOPERM" in reply, reply
+    assert "WRONGPASS" in redis_cli(stack, "PING\n", "not-the-password")
+    # The password is in the config only as its hash.
+    conf = podman("exec", stack.container("redis"), "cat", "/tmp/redis.conf").stdout
+    assert stack.secrets["REDIS_PASSWORD"] not in conf
+    assert "user app on #" in conf
 
 
 def test_wrong_password_is_rejected(stack):

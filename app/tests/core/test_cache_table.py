@@ -13,7 +13,7 @@ DATABASE_CACHE = {
 
 @pytest.mark.django_db(transaction=True)
 def test_migrate_creates_the_database_cache_table():
-    """A deployment without Redis (the compose stack, make run) gets its cache table from
+    """A deployment without Redis (`make run`) gets its cache table from
     `migrate` alone, as no step of theirs runs createcachetable."""
     with override_settings(CACHES=DATABASE_CACHE):
         call_command("migrate", verbosity=0)
