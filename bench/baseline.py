@@ -34,7 +34,8 @@ POST_FIELDS = (
 
 def _json(data) -> HttpResponse:
     # OPT_UTC_Z: "...Z" like DRF's DateTimeField; orjson writes compact UTF-8 like JSONRenderer.
-    return HttpResponse(orjson.dumps(data, option=orjson.OPT_UTC_Z), content_type="application/json")
+    body = orjson.dumps(data, option=orjson.OPT_UTC_Z)
+    return HttpResponse(body, content_type="application/json")
 
 
 def _author(row, prefix="author"):

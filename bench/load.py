@@ -58,14 +58,15 @@ def main(rows: int) -> dict:
                     )
                 )
             posts = Post.objects.bulk_create(batch)
-            # About one tag per post: every post but each 10th has one, each 5th a second, other one.
+            # About one tag per post: all but each 10th post have one, each 5th has a second.
             links = []
             for post in posts:
                 n = post.pk
                 if n % 10:
                     links.append(through(post_id=n, tag_id=tags[n % TAGS].pk))
                 if n % 5 == 0:
-                    links.append(through(post_id=n, tag_id=tags[(n + 1 + (n // 5) % (TAGS - 1)) % TAGS].pk))
+                    second = (n + 1 + (n // 5) % (TAGS - 1)) % TAGS  # never n % TAGS
+                    links.append(through(post_id=n, tag_id=tags[second].pk))
             through.objects.bulk_create(links)
 
     first_pk = Post.objects.order_by("pk").values_list("pk", flat=True)[:1][0]

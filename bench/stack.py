@@ -140,7 +140,9 @@ class Stack:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _start_postgres(self):
-        bindirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        bindirs = sorted(
+            Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+        )
         if not bindirs:
             raise SystemExit("bench: PostgreSQL is not installed (make bench installs it)")
         self.pg_bin = str(bindirs[-1])
@@ -299,7 +301,8 @@ class Stack:
             )
         )
         self.gunicorn_socket = self.dir / "gunicorn.sock"
-        argv = [str(VENV_BIN / "gunicorn"), "-c", str(conf), "--bind", f"unix:{self.gunicorn_socket}"]
+        argv = [str(VENV_BIN / "gunicorn"), "-c", str(conf)]
+        argv += ["--bind", f"unix:{self.gunicorn_socket}"]
         argv += ["--backlog", "2048", "--workers", str(self.workers_now)]
         if worker_class != "gthread":
             argv += ["--worker-class", worker_class]
@@ -400,7 +403,8 @@ class Stack:
         main = main.replace("http {\n", "http {\n" + temp, 1)
         (ngx / "board.conf").write_text(site)
         (ngx / "nginx.conf").write_text(main)
-        argv = ["nginx", "-p", str(ngx), "-c", str(ngx / "nginx.conf"), "-e", str(logs / "error.log")]
+        argv = ["nginx", "-p", str(ngx), "-c", str(ngx / "nginx.conf")]
+        argv += ["-e", str(logs / "error.log")]
         _run([*argv, "-t"])
         self.procs["nginx"] = subprocess.Popen([*argv, "-g", "daemon off;"])
         _wait(lambda: _port_open(self.https_port), "nginx", proc=self.procs["nginx"])

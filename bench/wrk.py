@@ -5,7 +5,6 @@ thread (LuaJIT's ffi reads CLOCK_MONOTONIC): each request is sent at its slot, o
 the slot has passed (counted as `late`). Latency is measured from the send, as wrk does, not from
 the slot (wrk2's correction): a run that cannot keep its rate shows it in `late` and in the
 achieved rate, so the tail figure reports both.
-A quota stops each thread after its share of requests (the memory figure's "100k requests").
 """
 
 from __future__ import annotations
@@ -49,15 +48,6 @@ function delay()
 end
 """
 
-_QUOTA = """
-quota = %(quota)d
-seen = 0
-function response(status, headers, body)
-  seen = seen + 1
-  if seen >= quota then wrk.thread:stop() end
-end
-"""
-
 _DONE = """
 threads = {}
 function setup(thread)
@@ -82,8 +72,20 @@ def _lua(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def script(method="GET", body=None, headers=None, rate=None, quota=None) -> str:
+_PATHS = """
+paths = {%(paths)s}
+at = 0
+function request()
+  at = at %% #paths + 1
+  return wrk.format(nil, paths[at])
+end
+"""
+
+
+def script(method="GET", body=None, headers=None, rate=None, paths=None) -> str:
     lines = [_CLOCK, f"wrk.method = {_lua(method)}"]
+    if paths:
+        lines.append(_PATHS % {"paths": ", ".join(_lua(p) for p in paths)})
     if body is not None:
         lines.append(f"wrk.body = {_lua(body)}")
     for name, value in {"Host": HOST, **(headers or {})}.items():
@@ -92,8 +94,6 @@ def script(method="GET", body=None, headers=None, rate=None, quota=None) -> str:
         lines.append(_PACE % {"interval": 1000.0 * THREADS / rate})
     else:
         lines.append("late = 0")
-    if quota:
-        lines.append(_QUOTA % {"quota": max(1, quota // THREADS)})
     lines.append(_DONE)
     return "\n".join(lines)
 
@@ -105,12 +105,12 @@ def run(
     body=None,
     headers=None,
     rate=None,
-    quota=None,
+    paths=None,
     connections=CONNECTIONS,
 ) -> dict:
     """One wrk run: requests per second, latency percentiles (ms), errors."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="board-bench-") as lua:
-        lua.write(script(method, body, headers, rate, quota))
+        lua.write(script(method, body, headers, rate, paths))
         lua.flush()
         seconds = max(1, round(duration))
         proc = subprocess.run(
@@ -138,4 +138,3 @@ def run(
         "errors_status": raw["errors_status"],
         "late": raw["late"],
     }
-
