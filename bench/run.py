@@ -5,6 +5,7 @@ BENCH_DURATION (seconds per wrk run, 10), BENCH_WARMUP (seconds of warm-up per e
 after each Gunicorn restart, 5),
 BENCH_TAIL_SECONDS (the tail figure's constant-rate run, 60), BENCH_MEMORY_REQUESTS (100000),
 BENCH_QUERY_REQUESTS (requests the query/connection counts average over, 200),
+BENCH_WORKER_MODELS (class:workers:threads,... for figure 7; the production shape is added),
 BENCH_OUT (where results.json and results.png go, bench/), BENCH_WORKDIR (parent of the
 throwaway directory, $TMPDIR), BENCH_PG_MEMORY_MB (the server size PostgreSQL is tuned for, 4096).
 """
@@ -44,6 +45,16 @@ GOALS = {
 WORKER_MODELS = [("sync", 2, 1), ("sync", 5, 1), ("sync", 9, 1)]
 WORKER_MODELS += [("gthread", 2, 2), ("gthread", 5, 2), ("gthread", 5, 4)]
 LOAD_FRACTIONS = [0.25, 0.5, 0.75, 1.0, 1.25]
+
+
+def worker_models(stack: Stack) -> list[tuple[str, int, int]]:
+    """BENCH_WORKER_MODELS ("sync:5:1,gthread:5:2"), always with the production shape."""
+    spec = os.environ.get("BENCH_WORKER_MODELS", "")
+    models = WORKER_MODELS
+    if spec:
+        models = [(c, int(w), int(t)) for c, w, t in (m.split(":") for m in spec.split(","))]
+    production = ("gthread", stack.workers, stack.threads)
+    return models if production in models else [*models, production]
 
 
 def knob(name: str, default: float) -> float:
@@ -289,7 +300,7 @@ def main() -> int:
         # Figure 7: worker models (each a restart of Gunicorn; nginx keeps its upstream keepalive).
         models = []
         model_reps = max(1, min(3, reps))
-        for worker_class, workers, threads in WORKER_MODELS:
+        for worker_class, workers, threads in worker_models(stack):
             stack.start_gunicorn(worker_class=worker_class, workers=workers, threads=threads)
             warm(stack, {"list": {"path": paths["list"]}}, warmup)
             runs = [wrk.run(stack.base_url + paths["list"], duration) for _ in range(model_reps)]

@@ -10,9 +10,11 @@ connections from none, the chart is drawn, and nothing the bench started or wrot
 import json
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,8 +37,17 @@ FIGURES = [
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
-    work, out = tmp_path_factory.mktemp("work"), tmp_path_factory.mktemp("out")
+def workdir():
+    # Not under pytest's 0700 tmp root: the cluster runs as the `postgres` user, who must reach it.
+    path = Path(tempfile.mkdtemp(prefix="board-bench-test."))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, workdir):
+    work, out = workdir, tmp_path_factory.mktemp("out")
     env = {
         **os.environ,
         "BENCH_ROWS": "300",
@@ -46,6 +57,7 @@ def bench(tmp_path_factory):
         "BENCH_TAIL_SECONDS": "1",
         "BENCH_MEMORY_REQUESTS": "300",
         "BENCH_QUERY_REQUESTS": "10",
+        "BENCH_WORKER_MODELS": "sync:2:1",
         "BENCH_OUT": str(out),
         "BENCH_WORKDIR": str(work),
     }
