@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy test-e2e test-containers release provision deploy rollback smoke lock clean
+        check-deploy test-e2e test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -43,7 +43,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-e2e test-containers ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-bench test-e2e test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec.
@@ -91,6 +91,20 @@ test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compos
 	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.
 	scripts/install-debian-packages.sh podman runc netavark aardvark-dns iptables
 	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/containers
+
+# The bench's programs: PostgreSQL, Redis, Nginx and wrk (none is started as a service).
+BENCH_PACKAGES := postgresql redis-server nginx wrk openssl
+# Knobs of `make bench` (see bench/run.py for the others, e.g. BENCH_DURATION).
+BENCH_ROWS ?= 100000
+BENCH_REPS ?= 5
+
+bench: $(VENV)/.dev-installed ## Benchmark the production shape on loopback: make bench [BENCH_ROWS=1000000] [BENCH_REPS=5]
+	scripts/install-debian-packages.sh $(BENCH_PACKAGES)
+	BENCH_ROWS=$(BENCH_ROWS) BENCH_REPS=$(BENCH_REPS) $(BIN)/python -m bench
+
+test-bench: $(VENV)/.dev-installed ## The bench's code on a tiny data set (the full bench is not in CI).
+	scripts/install-debian-packages.sh $(BENCH_PACKAGES)
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/bench
 
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
 	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(or $(REVISION),HEAD)

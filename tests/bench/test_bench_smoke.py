@@ -1,0 +1,138 @@
+"""`make test-bench`: the bench's code on a tiny data set, so it cannot rot.
+
+One real run of `python -m bench` (PostgreSQL, Redis, Gunicorn, Nginx, wrk, as `make bench`) with
+300 posts, one repetition and one-second wrk runs. The figures of so small a run mean nothing and
+are not judged; what is asserted is that the run measures what it claims: the baselines answer
+the API's bytes, every figure is there and is a number, the connection counts tell persistent
+connections from none, the chart is drawn, and nothing the bench started or wrote is left behind.
+"""
+
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = [
+    "1_list",
+    "2_detail",
+    "2_comments",
+    "3_deep_page",
+    "4_search",
+    "4_tag",
+    "5_writes",
+    "6_queries",
+    "6_connections",
+    "7_worker_models",
+    "8_tail",
+    "9_memory",
+]
+
+
+@pytest.fixture(scope="module")
+def workdir():
+    # Not under pytest's 0700 tmp root: the cluster runs as the `postgres` user, who must reach it.
+    path = Path(tempfile.mkdtemp(prefix="board-bench-test."))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, workdir):
+    work, out = workdir, tmp_path_factory.mktemp("out")
+    env = {
+        **os.environ,
+        "BENCH_ROWS": "300",
+        "BENCH_REPS": "1",
+        "BENCH_DURATION": "1",
+        "BENCH_WARMUP": "1",
+        "BENCH_TAIL_SECONDS": "1",
+        "BENCH_MEMORY_REQUESTS": "300",
+        "BENCH_QUERY_REQUESTS": "10",
+        "BENCH_WORKER_MODELS": "sync:2:1",
+        "BENCH_OUT": str(out),
+        "BENCH_WORKDIR": str(work),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    results = json.loads((out / "results.json").read_text())
+    return {"stdout": proc.stdout, "results": results, "out": out, "work": work}
+
+
+def test_the_baselines_answer_the_apis_bytes(bench):
+    check = bench["results"]["baseline_check"]
+    assert set(check) == {"list", "detail", "comments"}
+    for name, result in check.items():
+        assert result["json_identical"] and result["bytes_identical"], name
+        assert result["bytes"] > 100, name
+
+
+def test_every_figure_is_a_number(bench):
+    results = bench["results"]
+    for key in FIGURES:
+        value = results[key]["value"]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), key
+        assert math.isfinite(value) and value >= 0, (key, value)
+    # Ratios of two measured rates or latencies cannot be zero.
+    for key in ("1_list", "2_detail", "2_comments", "3_deep_page", "4_search", "4_tag"):
+        assert results[key]["value"] > 0, key
+    assert results["5_writes"]["a"]["rps"] > 0, "no post was created"
+    assert results["9_memory"]["requests"] >= 300
+    assert all(r > 0 for r in results["9_memory"]["rss_after_kib"])
+
+
+def test_reads_answered_without_errors(bench):
+    for name, result in bench["results"]["endpoints"].items():
+        assert result["errors"] == 0, name
+        assert result["rps"] > 0, name
+
+
+def test_connection_counts_tell_persistent_from_per_request(bench):
+    connections = bench["results"]["6_connections"]
+    # CONN_MAX_AGE=0: one new database session per request; persistent: (almost) none.
+    assert connections["conn_max_age_0"] >= 0.9
+    assert connections["persistent_conn_max_age_60"] <= 0.1
+    queries = bench["results"]["6_queries"]["per_endpoint"]
+    assert queries["list"] >= 2  # posts, then their tags in one prefetch
+    assert queries["list"] == pytest.approx(queries["list_100"], abs=0.25)
+
+
+def test_the_table_and_the_chart(bench):
+    for row in ("| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "| 7 |", "| 8 |", "| 9 |"):
+        assert row in bench["stdout"]
+    png = (bench["out"] / "results.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+
+def _cmdlines():
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            yield cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+
+
+def test_the_machine_is_left_as_found(bench):
+    work, stack = bench["work"], bench["results"]["stack"]
+    assert list(work.iterdir()) == [], "the bench left files behind"
+    assert stack["dir"].startswith(str(work))
+    leftovers = [c for c in _cmdlines() if stack["dir"] in c]
+    assert leftovers == [], leftovers
+    for port in stack["ports"]:
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listening"
