@@ -1,6 +1,7 @@
 """Thin views: input serializers validate, board.services write, selectors read, outputs render."""
 
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, generics, mixins, status, viewsets
 from rest_framework.exceptions import NotFound
@@ -11,6 +12,7 @@ from board import selectors, services
 from board.filters import PostFilter
 from board.models import Post
 from board.permissions import IsAuthorOrStaffDeletes
+from board.search import PostSearchFilter
 from board.serializers import (
     CommentInputSerializer,
     CommentOutputSerializer,
@@ -30,7 +32,9 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     lookup_value_converter = "int"
     serializer_class = PostOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrStaffDeletes]
+    filter_backends = [DjangoFilterBackend, PostSearchFilter, filters.OrderingFilter]
     filterset_class = PostFilter
+    # PostgreSQL searches its full-text index (board/search.py); these are SQLite's fallback.
     search_fields = ["title", "content"]
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]

@@ -1,0 +1,78 @@
+"""`?search=` on the post list: PostgreSQL full-text search over an indexed document.
+
+Why full-text search and not pg_trgm: people search a board the way they search the web, by
+words ("deploy nginx"), phrases in quotes and `-word` to exclude; they expect "posts" to find
+"post" and do not expect "ngin" to find "nginx". websearch_to_tsquery() gives exactly that
+syntax, never raises on odd input (a lone quote is just ignored), and needs no extension, so
+the owner role's migration creates everything (pg_trgm would need CREATE on the database and a
+much larger index, and cannot use it for patterns under three characters).
+
+Results stay newest first (the list's keyset ordering) instead of ranked: a rank is not a
+column the cursor can key on, so ranking would break stable pagination, and on a board the
+newest matching discussion is what people look for.
+
+The document is the generated column `post.search_document` (migration 0003):
+to_tsvector(SEARCH_CONFIG, title || ' ' || content), with a GIN index over live posts. The ORM
+never selects it (no model field), so list and detail queries do not carry it. SQLite, the
+embedded default, has no full-text search here: it falls back to DRF's `icontains` per word.
+"""
+
+from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.db import connections
+from django.db.models import Expression
+from django.db.models.expressions import Col
+from rest_framework import filters, serializers
+from rest_framework.exceptions import ValidationError
+
+# The text search configuration of the generated column (its stemming and stop words). It is
+# part of the column's definition in migration 0003; changing it needs a new migration.
+SEARCH_CONFIG = "english"
+SEARCH_COLUMN = "search_document"
+SEARCH_INDEX = "post_live_search_idx"
+# Long enough for any real query; longer input is a 400, not a slow plan over many terms.
+SEARCH_MAX_LENGTH = 200
+
+_document_field = SearchVectorField()
+_document_field.set_attributes_from_name(SEARCH_COLUMN)
+
+
+class SearchDocument(Expression):
+    """The post table's generated `search_document` column, in the query's own alias."""
+
+    output_field = _document_field
+
+    def resolve_expression(self, query=None, *args, **kwargs):
+        return Col(query.get_initial_alias(), _document_field)
+
+
+def search_posts(queryset, text: str):
+    """Live posts whose document matches `text` in web-search syntax (PostgreSQL only)."""
+    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+    return queryset.alias(search_document=SearchDocument()).filter(search_document=query)
+
+
+class PostSearchFilter(filters.SearchFilter):
+    """Full-text search on PostgreSQL; DRF's icontains on each word (search_fields) elsewhere."""
+
+    search_description = (
+        "Words to find in the title or content. On PostgreSQL: web-search syntax "
+        '(`"a phrase"`, `-excluded`, `or`), English stemming; elsewhere: each word as a substring.'
+    )
+
+    def _search_text(self, request) -> str:
+        field = serializers.CharField(
+            max_length=SEARCH_MAX_LENGTH, allow_blank=True, trim_whitespace=True
+        )
+        try:
+            # Also refuses NUL characters, which PostgreSQL text cannot hold.
+            return field.run_validation(request.query_params.get(self.search_param, ""))
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from exc
+
+    def filter_queryset(self, request, queryset, view):
+        text = self._search_text(request)
+        if not text:
+            return queryset
+        if connections[queryset.db].vendor == "postgresql":
+            return search_posts(queryset, text)
+        return super().filter_queryset(request, queryset, view)
