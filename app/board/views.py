@@ -42,11 +42,21 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         return selectors.post_list()
 
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = PostOutputSerializer(selectors.with_tag_names(page), many=True).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request, pk=None):
+        [post] = selectors.with_tag_names([self.get_object()])
+        return Response(PostOutputSerializer(post).data)
+
     def _read(self, pk, status_code=status.HTTP_200_OK):
         """Answer with the same shape as a read (author, tags, comment_count)."""
         post = self.get_queryset().filter(pk=pk).first()
         if post is None:
             raise _gone()
+        [post] = selectors.with_tag_names([post])
         return Response(PostOutputSerializer(post).data, status=status_code)
 
     @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
@@ -87,7 +97,8 @@ class PostCommentListView(generics.ListAPIView):
 
     def get_post(self):
         if not hasattr(self, "_post"):
-            self._post = get_object_or_404(Post.objects.all(), pk=self.kwargs["post_pk"])
+            # Only whether it is live matters here (and its key, for a new comment).
+            self._post = get_object_or_404(Post.objects.only("pk"), pk=self.kwargs["post_pk"])
         return self._post
 
     def get_queryset(self):
