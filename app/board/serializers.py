@@ -60,7 +60,10 @@ class PostOutputSerializer(serializers.Serializer):
         return live_author(post.author)
 
     def to_representation(self, post):
-        """Tags from selectors.with_tag_names (one query per page), else from the post."""
+        """A post, or a row of selectors.post_rows. Tags from selectors.with_tag_names (one query
+        per page), else from the post."""
+        if isinstance(post, dict):
+            return self._row_representation(post)
         tags = getattr(post, "tag_names", None)
         if tags is None:
             tags = sorted(tag.name for tag in post.tags.all())
@@ -73,6 +76,24 @@ class PostOutputSerializer(serializers.Serializer):
             "comment_count": post.comment_count,
             "created_at": _time(post.created_at),
             "updated_at": _time(post.updated_at),
+        }
+
+    @staticmethod
+    def _row_representation(row):
+        return {
+            "id": row["post_no"],
+            "title": row["title"],
+            "content": row["content"],
+            # accounts.serializers.live_author, from the joined columns
+            "author": (
+                {"id": row["author_id"], "username": row["author__username"]}
+                if row["author__is_active"]
+                else None
+            ),
+            "tags": row["tag_names"],
+            "comment_count": row["comment_count"],
+            "created_at": _time(row["created_at"]),
+            "updated_at": _time(row["updated_at"]),
         }
 
 

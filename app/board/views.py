@@ -43,7 +43,8 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return selectors.post_list()
 
     def list(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        queryset = selectors.post_rows(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
         data = PostOutputSerializer(selectors.with_tag_names(page), many=True).data
         return self.get_paginated_response(data)
 

@@ -35,10 +35,14 @@ class CreatedAtCursorPagination(CursorPagination):
         return self._model._meta.get_field(self.ordering[0].lstrip("-"))
 
     def _get_position_from_instance(self, instance, ordering):
-        value = getattr(instance, ordering[0].lstrip("-"))
+        name = ordering[0].lstrip("-")
+        if isinstance(instance, dict):  # a page of .values() rows
+            value, pk = instance[name], instance[self._model._meta.pk.name]
+        else:
+            value, pk = getattr(instance, name), instance.pk
         if isinstance(value, datetime.datetime):
             value = value.isoformat()
-        return f"{value}{SEPARATOR}{instance.pk}"
+        return f"{value}{SEPARATOR}{pk}"
 
     def decode_cursor(self, request):
         """DRF checks the offset and direction; the position is checked here: a tampered cursor
