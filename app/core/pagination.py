@@ -76,10 +76,8 @@ class CreatedAtCursorPagination(CursorPagination):
         self.cursor = self.decode_cursor(request)
         offset, reverse, position = self.cursor if self.cursor else (0, False, None)
 
-        if reverse:
-            queryset = queryset.order_by(*_reverse_ordering(self.ordering))
-        else:
-            queryset = queryset.order_by(*self.ordering)
+        ordering = self._sort_ordering(queryset)
+        queryset = queryset.order_by(*(_reverse_ordering(ordering) if reverse else ordering))
 
         if position is not None:
             value, pk = position
@@ -109,6 +107,17 @@ class CreatedAtCursorPagination(CursorPagination):
             self.next_position = following
             self.previous_position = current if self.has_previous else None
         return self.page
+
+    def _sort_ordering(self, queryset):
+        """The ordering, with the field replaced by the queryset's alias `sort_<field>` if it has
+        one: the same values, in an expression no index can serve. Full-text search sets it, so
+        the planner cannot walk the ordering's btree index and test every row against a rare
+        word (board/search.py); the keyset filter still compares the field itself."""
+        first, second = self.ordering
+        name = first.lstrip("-")
+        if f"sort_{name}" in queryset.query.annotations:
+            first = first.replace(name, f"sort_{name}")
+        return (first, second)
 
     @staticmethod
     def _position_text(position):
