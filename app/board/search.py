@@ -11,41 +11,44 @@ Results stay newest first (the list's keyset ordering) instead of ranked: a rank
 column the cursor can key on, so ranking would break stable pagination, and on a board the
 newest matching discussion is what people look for.
 
-The document is the generated column `post.search_document` (migration 0003):
-to_tsvector(SEARCH_CONFIG, title || ' ' || content), with a GIN index over live posts. The ORM
-never selects it (no model field), so list and detail queries do not carry it. SQLite, the
-embedded default, has no full-text search here: it falls back to DRF's `icontains` per word.
+The document is to_tsvector(SEARCH_CONFIG, title || ' ' || content), computed in the query and
+indexed by an expression GIN index over live posts (migration 0003: built concurrently, no table
+rewrite). The planner reads that index only for an expression equal to the index's, so
+SearchDocument writes exactly that text (not Django's SearchVector, which adds COALESCE and
+binds the configuration as a parameter). The ORM selects it nowhere: list and detail queries
+do not carry it. SQLite, the embedded default, has no full-text search here: it falls back to
+DRF's `icontains` per word.
 """
 
 import datetime
 
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connections
-from django.db.models import DateTimeField, Expression, ExpressionWrapper, F, Value
-from django.db.models.expressions import Col
+from django.db.models import DateTimeField, ExpressionWrapper, F, Func, Value
 from rest_framework import filters, serializers
 from rest_framework.exceptions import ValidationError
 
-# The text search configuration of the generated column (its stemming and stop words). It is
-# part of the column's definition in migration 0003; changing it needs a new migration.
+# The text search configuration of the indexed document (its stemming and stop words). It is
+# part of the index's expression in migration 0003; changing it needs a new migration.
 SEARCH_CONFIG = "english"
-SEARCH_COLUMN = "search_document"
 SEARCH_INDEX = "post_live_search_idx"
 # Long enough for any real query; longer input is a 400, not a slow plan over many terms.
 SEARCH_MAX_LENGTH = 200
 
 _NO_TIME = datetime.timedelta(0)
-_document_field = SearchVectorField()
-_document_field.set_attributes_from_name(SEARCH_COLUMN)
 
 
-class SearchDocument(Expression):
-    """The post table's generated `search_document` column, in the query's own alias."""
+class SearchDocument(Func):
+    """A post's document, as the text of post_live_search_idx's expression (migration 0003):
+    to_tsvector('english'::regconfig, "post"."title" || ' ' || "post"."content"). The
+    configuration is a literal, not a parameter, as in the index."""
 
-    output_field = _document_field
+    template = f"to_tsvector('{SEARCH_CONFIG}'::regconfig, %(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = SearchVectorField()
 
-    def resolve_expression(self, query=None, *args, **kwargs):
-        return Col(query.get_initial_alias(), _document_field)
+    def __init__(self):
+        super().__init__(F("title"), F("content"))
 
 
 def search_posts(queryset, text: str):
