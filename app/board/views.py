@@ -1,6 +1,7 @@
 """Thin views: input serializers validate, board.services write, selectors read, outputs render."""
 
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, generics, mixins, status, viewsets
 from rest_framework.exceptions import NotFound
@@ -11,6 +12,7 @@ from board import selectors, services
 from board.filters import PostFilter
 from board.models import Post
 from board.permissions import IsAuthorOrStaffDeletes
+from board.search import PostSearchFilter
 from board.serializers import (
     CommentInputSerializer,
     CommentOutputSerializer,
@@ -30,7 +32,9 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     lookup_value_converter = "int"
     serializer_class = PostOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrStaffDeletes]
+    filter_backends = [DjangoFilterBackend, PostSearchFilter, filters.OrderingFilter]
     filterset_class = PostFilter
+    # PostgreSQL searches its full-text index (board/search.py); these are SQLite's fallback.
     search_fields = ["title", "content"]
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]
@@ -38,11 +42,22 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         return selectors.post_list()
 
+    def list(self, request):
+        queryset = selectors.post_rows(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        data = PostOutputSerializer(selectors.with_tag_names(page), many=True).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request, pk=None):
+        [post] = selectors.with_tag_names([self.get_object()])
+        return Response(PostOutputSerializer(post).data)
+
     def _read(self, pk, status_code=status.HTTP_200_OK):
         """Answer with the same shape as a read (author, tags, comment_count)."""
         post = self.get_queryset().filter(pk=pk).first()
         if post is None:
             raise _gone()
+        [post] = selectors.with_tag_names([post])
         return Response(PostOutputSerializer(post).data, status=status_code)
 
     @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
@@ -83,7 +98,8 @@ class PostCommentListView(generics.ListAPIView):
 
     def get_post(self):
         if not hasattr(self, "_post"):
-            self._post = get_object_or_404(Post.objects.all(), pk=self.kwargs["post_pk"])
+            # Only whether it is live matters here (and its key, for a new comment).
+            self._post = get_object_or_404(Post.objects.only("pk"), pk=self.kwargs["post_pk"])
         return self._post
 
     def get_queryset(self):

@@ -35,10 +35,14 @@ class CreatedAtCursorPagination(CursorPagination):
         return self._model._meta.get_field(self.ordering[0].lstrip("-"))
 
     def _get_position_from_instance(self, instance, ordering):
-        value = getattr(instance, ordering[0].lstrip("-"))
+        name = ordering[0].lstrip("-")
+        if isinstance(instance, dict):  # a page of .values() rows
+            value, pk = instance[name], instance[self._model._meta.pk.name]
+        else:
+            value, pk = getattr(instance, name), instance.pk
         if isinstance(value, datetime.datetime):
             value = value.isoformat()
-        return f"{value}{SEPARATOR}{instance.pk}"
+        return f"{value}{SEPARATOR}{pk}"
 
     def decode_cursor(self, request):
         """DRF checks the offset and direction; the position is checked here: a tampered cursor
@@ -72,10 +76,8 @@ class CreatedAtCursorPagination(CursorPagination):
         self.cursor = self.decode_cursor(request)
         offset, reverse, position = self.cursor if self.cursor else (0, False, None)
 
-        if reverse:
-            queryset = queryset.order_by(*_reverse_ordering(self.ordering))
-        else:
-            queryset = queryset.order_by(*self.ordering)
+        ordering = self._sort_ordering(queryset)
+        queryset = queryset.order_by(*(_reverse_ordering(ordering) if reverse else ordering))
 
         if position is not None:
             value, pk = position
@@ -105,6 +107,17 @@ class CreatedAtCursorPagination(CursorPagination):
             self.next_position = following
             self.previous_position = current if self.has_previous else None
         return self.page
+
+    def _sort_ordering(self, queryset):
+        """The ordering, with the field replaced by the queryset's alias `sort_<field>` if it has
+        one: the same values, in an expression no index can serve. Full-text search sets it, so
+        the planner cannot walk the ordering's btree index and test every row against a rare
+        word (board/search.py); the keyset filter still compares the field itself."""
+        first, second = self.ordering
+        name = first.lstrip("-")
+        if f"sort_{name}" in queryset.query.annotations:
+            first = first.replace(name, f"sort_{name}")
+        return (first, second)
 
     @staticmethod
     def _position_text(position):

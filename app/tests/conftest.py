@@ -8,9 +8,9 @@ from tests.factories import UserFactory
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked `postgresql` need two real concurrent connections with row locks. They run in
-    `make test-postgres`; on SQLite (one writer at a time, no row locks) they are skipped, which
-    the summary (-ra) lists."""
+    """Tests marked `postgresql` need two real concurrent connections with row locks, or its
+    full-text search. They run in `make test-postgres`; on SQLite (one writer at a time, no row
+    locks, an icontains search) they are skipped, which the summary (-ra) lists."""
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run by make test-postgres)")

@@ -38,6 +38,24 @@ def test_list_item_shape(api):
     assert item["comment_count"] == 2
 
 
+def test_list_items_read_exactly_like_the_detail(api):
+    """The list builds its items from rows, the detail from a model: the same JSON either way."""
+    gone = UserFactory()
+    posts = [
+        PostFactory(tags=[TagFactory(name="zeta"), TagFactory(name="alpha")]),
+        PostFactory(author=gone, title="Grüße \u2028", content=""),
+        PostFactory(),
+    ]
+    CommentFactory.create_batch(2, post=posts[0])
+    gone.is_active = False
+    gone.save()
+    items = api.get(reverse("post-list")).json()["results"]
+    assert len(items) == 3
+    for item in items:
+        assert item == api.get(reverse("post-detail", args=[item["id"]])).json()
+    assert {item["id"]: item["author"] for item in items}[posts[1].pk] is None
+
+
 def test_cursor_pagination_walks_every_post_once(api):
     posts = PostFactory.create_batch(25)
     seen, url = [], reverse("post-list") + "?page_size=10"

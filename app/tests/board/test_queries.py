@@ -34,7 +34,7 @@ def _queries(client, url):
 def test_post_list_queries_are_constant_and_never_count(api, busy_board, page_size):
     response, queries = _queries(api, reverse("post-list") + f"?page_size={page_size}")
     assert len(response.json()["results"]) == page_size
-    # The page of posts (author joined, comment count as a subquery), and one prefetch of tags.
+    # The page of posts (author joined, comment count as a subquery), and one query of tag names.
     assert len(queries) == 2, queries
     # Cursor pagination never counts the table (comment_count is a correlated subquery).
     assert not any(sql.lstrip().upper().startswith("SELECT COUNT(") for sql in queries)
@@ -64,3 +64,25 @@ def test_authenticated_list_adds_only_the_user_lookup(busy_board, author_client)
     assert len(queries) == 3, queries
     _, detail = _queries(author_client, reverse("post-detail", args=[busy_board[0].pk]))
     assert len(detail) == 3, detail
+
+
+def test_read_queries_load_only_what_the_api_shows_of_authors(api, busy_board):
+    post = busy_board[0]
+    for url in (
+        reverse("post-list") + "?page_size=100",
+        reverse("post-detail", args=[post.pk]),
+        reverse("post-comments", args=[post.pk]),
+        reverse("comment-detail", args=[post.comments.first().pk]),
+    ):
+        _, queries = _queries(api, url)
+        joined = "\n".join(queries)
+        assert '"auth_user"."username"' in joined, url
+        for column in ("password", "email", "last_login", "date_joined"):
+            assert f'"auth_user"."{column}"' not in joined, (url, column)
+
+
+def test_tag_names_come_from_one_flat_query(api, busy_board):
+    _, queries = _queries(api, reverse("post-list") + "?page_size=100")
+    [tags_query] = [sql for sql in queries if '"board_tag"' in sql]
+    # Names only: no Tag rows (id, name) built per post.
+    assert '"board_tag"."id"' not in tags_query.split(" FROM ")[0], tags_query
