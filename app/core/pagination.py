@@ -84,8 +84,12 @@ class CreatedAtCursorPagination(CursorPagination):
             name = self.ordering[0].lstrip("-")
             # (cursor reversed) XOR (ordering descending): rows before the position.
             op = "lt" if reverse != self.ordering[0].startswith("-") else "gt"
+            # The bound on the field alone (`<=` / `>=`) is implied by the pair below; it is
+            # what lets the ordering's index start at the position. Without it the OR is only a
+            # filter and a page deep in the table walks the index from its start.
             queryset = queryset.filter(
-                Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"pk__{op}": pk})
+                Q(**{f"{name}__{op}e": value})
+                & (Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"pk__{op}": pk}))
             )
 
         results = list(queryset[offset : offset + self.page_size + 1])

@@ -2,12 +2,15 @@
 
 import base64
 import datetime
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from board.models import Comment, Post
-from tests.factories import CommentFactory, PostFactory
+from tests.factories import CommentFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +125,28 @@ def test_a_valid_cursor_still_works(api):
     PostFactory.create_batch(3)
     next_url = api.get(reverse("post-list"), {"page_size": 2}).json()["next"]
     assert len(api.get(next_url).json()["results"]) == 1
+
+
+@pytest.mark.postgresql
+def test_a_page_deep_in_the_table_starts_the_index_scan_at_its_cursor(api):
+    """The keyset filter bounds the ordering's column itself, so the index scan begins at the
+    position instead of walking (and filtering) every newer row: a cursor in the middle of the
+    table costs what page 1 costs."""
+    author = UserFactory()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO post (author, title, content, is_deleted, created_at, updated_at) "
+            "SELECT %s, 'post ' || i, 'Words.', false, now() - i * interval '1 second', now() "
+            "FROM generate_series(1, 50000) AS i",
+            [author.pk],
+        )
+        cursor.execute("ANALYZE post")
+    next_url = api.get(reverse("post-list")).json()["next"]
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get(next_url).status_code == 200
+    [sql] = [q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "post_live_created_idx" in plan, plan
+    assert re.search(r"Index Cond: \(.*created_at <= ", plan), plan
