@@ -61,6 +61,25 @@ def post_rows(queryset):
     return queryset.values(*POST_ROW)
 
 
+# A comment list row (comment_rows): the same idea for a post's comments.
+COMMENT_ROW = (
+    "comment_no",
+    "post_id",
+    "parent_id",
+    "parent__is_deleted",
+    "author_id",
+    *AUTHOR_COLUMNS,
+    "content",
+    "created_at",
+    "updated_at",
+)
+
+
+def comment_rows(queryset):
+    """A comment_list() queryset (filtered) as rows: no Comment, User and parent per row."""
+    return queryset.values(*COMMENT_ROW)
+
+
 def with_tag_names(posts):
     """Sets `tag_names` (sorted) on each post or post row, from one query for all of them."""
     posts = list(posts)

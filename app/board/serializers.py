@@ -132,6 +132,9 @@ class CommentOutputSerializer(serializers.Serializer):
         return live_author(comment.author)
 
     def to_representation(self, comment):
+        """A comment, or a row of selectors.comment_rows."""
+        if isinstance(comment, dict):
+            return self._row_representation(comment)
         return {
             "id": comment.pk,
             "post": comment.post_id,
@@ -140,4 +143,23 @@ class CommentOutputSerializer(serializers.Serializer):
             "content": comment.content,
             "created_at": _time(comment.created_at),
             "updated_at": _time(comment.updated_at),
+        }
+
+    @staticmethod
+    def _row_representation(row):
+        parent = row["parent_id"]
+        return {
+            "id": row["comment_no"],
+            "post": row["post_id"],
+            # get_parent, from the joined column
+            "parent": parent if parent is not None and not row["parent__is_deleted"] else None,
+            # accounts.serializers.live_author, from the joined columns
+            "author": (
+                {"id": row["author_id"], "username": row["author__username"]}
+                if row["author__is_active"]
+                else None
+            ),
+            "content": row["content"],
+            "created_at": _time(row["created_at"]),
+            "updated_at": _time(row["updated_at"]),
         }

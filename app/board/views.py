@@ -105,6 +105,12 @@ class PostCommentListView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.comment_list().filter(post=self.get_post())
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(
+            selectors.comment_rows(self.filter_queryset(self.get_queryset()))
+        )
+        return self.get_paginated_response(CommentOutputSerializer(page, many=True).data)
+
     @extend_schema(request=CommentInputSerializer, responses={201: CommentOutputSerializer})
     def post(self, request, post_pk):
         post = self.get_post()
