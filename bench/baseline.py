@@ -11,13 +11,12 @@ from collections import defaultdict
 from urllib.parse import urlencode
 
 import orjson
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from rest_framework.utils.urls import replace_query_param
 
 from board.models import Comment, Post
+from board.selectors import live_comment_count
 
 PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 POST_FIELDS = (
@@ -63,17 +62,8 @@ def _next_link(request, api_path, row, pk_field):
 
 
 def _posts(queryset):
-    live_comments = (
-        Comment.all_objects.filter(post=OuterRef("pk"), is_deleted=False)
-        .order_by()
-        .values("post")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
     rows = list(
-        queryset.annotate(
-            comment_count=Coalesce(Subquery(live_comments, output_field=IntegerField()), 0)
-        ).values(*POST_FIELDS, "comment_count")
+        queryset.annotate(comment_count=live_comment_count()).values(*POST_FIELDS, "comment_count")
     )
     tags = defaultdict(list)
     through = Post.tags.through.objects.filter(post_id__in=[r["post_no"] for r in rows])

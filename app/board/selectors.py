@@ -27,8 +27,8 @@ def post_list():
     return _post_list_query().all()
 
 
-@functools.cache
-def _post_list_query():
+def live_comment_count():
+    """A post's live comments, counted by a correlated subquery (0 when it has none)."""
     live_comments = (
         Comment.all_objects.filter(post=OuterRef("pk"), is_deleted=False)
         .order_by()
@@ -36,10 +36,15 @@ def _post_list_query():
         .annotate(count=Count("pk"))
         .values("count")
     )
+    return Coalesce(Subquery(live_comments, output_field=IntegerField()), 0)
+
+
+@functools.cache
+def _post_list_query():
     return (
         Post.objects.select_related("author")
         .only(*_POST_COLUMNS, *AUTHOR_COLUMNS)
-        .annotate(comment_count=Coalesce(Subquery(live_comments, output_field=IntegerField()), 0))
+        .annotate(comment_count=live_comment_count())
     )
 
 
