@@ -1,6 +1,5 @@
 """Thin views: input serializers validate, board.services write, selectors read, outputs render."""
 
-from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, generics, mixins, status, viewsets
@@ -10,7 +9,6 @@ from rest_framework.response import Response
 
 from board import selectors, services
 from board.filters import PostFilter
-from board.models import Post
 from board.permissions import IsAuthorOrStaffDeletes
 from board.search import PostSearchFilter
 from board.serializers import (
@@ -99,16 +97,15 @@ class PostCommentListView(generics.ListAPIView):
     def get_post(self):
         if not hasattr(self, "_post"):
             # Only whether it is live matters here (and its key, for a new comment).
-            self._post = get_object_or_404(Post.objects.only("pk"), pk=self.kwargs["post_pk"])
+            self._post = selectors.live_post(self.kwargs["post_pk"])
         return self._post
 
     def get_queryset(self):
         return selectors.comment_list().filter(post=self.get_post())
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(
-            selectors.comment_rows(self.filter_queryset(self.get_queryset()))
-        )
+        rows = selectors.comment_rows(self.get_post().pk)
+        page = self.paginate_queryset(self.filter_queryset(rows))
         return self.get_paginated_response(CommentOutputSerializer(page, many=True).data)
 
     @extend_schema(request=CommentInputSerializer, responses={201: CommentOutputSerializer})
