@@ -255,7 +255,7 @@ def main() -> int:
         stack.manage("migrate", "--noinput")
         info = json.loads(stack.python("bench.load", str(rows)))
         log(f"loaded {info}")
-        # Measured runs keep every worker: production recycles one after 1000 +- 100 requests,
+        # Measured runs keep every worker: production recycles one after 20000 +- 2000 requests,
         # and a restart (seconds of imports on a busy CPU) would land in whichever run follows
         # a fast endpoint. The tail figure runs the production setting; figure 9 measures the
         # memory that recycling bounds.
