@@ -1,0 +1,99 @@
+"""The servers are grouped by job, and the playbooks refuse an inventory that is not.
+
+Runs ansible-inventory and ansible-playbook on the controller with the real inventories and
+playbooks of deploy/. The refusal comes from a play on localhost, before any server is
+contacted: the hosts below are documentation addresses (192.0.2.0/24) that nothing answers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+BIN = Path(sys.executable).parent
+# What ansible-playbook needs to fail fast if a play did try to reach the hosts.
+FAST_SSH = "-o ConnectTimeout=2 -o BatchMode=yes"
+
+
+def _inventory(path: Path) -> dict:
+    out = subprocess.run(
+        [str(BIN / "ansible-inventory"), "-i", str(path), "--list"],
+        cwd=DEPLOY,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def _group_hosts(inventory: dict, group: str) -> set[str]:
+    """Hosts of a group and of its children (ansible-inventory --list lists them apart)."""
+    entry = inventory.get(group, {})
+    hosts = set(entry.get("hosts", []))
+    for child in entry.get("children", []):
+        hosts |= _group_hosts(inventory, child)
+    return hosts
+
+
+def test_example_inventory_is_one_server_in_every_group():
+    inventory = _inventory(DEPLOY / "inventories" / "production" / "hosts.yml")
+    assert set(inventory["board_servers"]["children"]) >= {"db_servers", "app_servers"}
+    assert _group_hosts(inventory, "db_servers") == {"board-prod-1"}
+    assert _group_hosts(inventory, "app_servers") == {"board-prod-1"}
+    assert inventory["_meta"]["hostvars"]["board-prod-1"]["ansible_host"] == "192.0.2.10"
+
+
+def _run_playbook(playbook: str, hosts_yml: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(hosts_yml)
+    return subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            str(inv),
+            "--ssh-common-args",
+            FAST_SSH,
+            playbook,
+        ],
+        cwd=DEPLOY,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+# The layout every inventory had before the groups by job: one flat group.
+FLAT_INVENTORY = """---
+board_servers:
+  hosts:
+    old-host:
+      ansible_host: 192.0.2.20
+"""
+# App servers but no database server.
+NO_DB_INVENTORY = """---
+board_servers:
+  children:
+    app_servers:
+      hosts:
+        app-1:
+          ansible_host: 192.0.2.21
+"""
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "deploy.yml", "rollback.yml"])
+@pytest.mark.parametrize("hosts_yml", [FLAT_INVENTORY, NO_DB_INVENTORY], ids=["flat", "no-db"])
+def test_playbooks_refuse_an_inventory_without_the_groups(tmp_path, playbook, hosts_yml):
+    run = _run_playbook(playbook, hosts_yml, tmp_path)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-3000:]
+    assert "must group the servers by job" in output, output[-3000:]
+    assert "db_servers" in output and "app_servers" in output
+    # Refused before any server was contacted.
+    assert "UNREACHABLE" not in output, output[-3000:]
+    assert "Gathering Facts" not in output, output[-3000:]
