@@ -5,10 +5,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from board import search
 from board.search import SEARCH_INDEX, SEARCH_MAX_LENGTH
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_word_statistics():
+    """Each test reads the statistics of its own posts (a process keeps them for minutes)."""
+    search._common.clear()
+    yield
+    search._common.clear()
 
 
 def _ids(api, text, **params):
@@ -110,33 +119,84 @@ def test_a_nul_character_is_a_json_400(api, posts):
     assert list(response.json()) == ["search"]
 
 
-@pytest.mark.postgresql
-def test_the_api_search_query_reads_the_gin_index_even_for_a_word_without_statistics(api):
-    """The query the API runs, explained. Every post says "bench post <n>", so the planner knows
-    "bench" and "post" match all rows and has no statistics for "777": it expects the default
-    0.5% (100 rows) to match. Ordered by created_at, it would walk post_live_created_idx newest
-    first expecting a match every 200 rows, and read all 100k. Sequential scans are priced out
-    (SET LOCAL enable_seqscan = off): a table this small is cheapest to read whole."""
+def _bench_posts(rows=100_000, every=1):
+    """`rows` posts "bench post <n>" (the newest first, a second apart), of which each `every`-th
+    says "Ordinary words." and the others "Other text."; then what autovacuum does (the GIN
+    index's pending list moved into the index, statistics). SQL, to take seconds."""
     author = UserFactory()
     with connection.cursor() as cursor:
-        # 100k rows: below that the planner finds the index cheaper even so. SQL, to take seconds.
         cursor.execute(
             "INSERT INTO post (author, title, content, is_deleted, created_at, updated_at) "
-            "SELECT %s, 'bench post ' || i, 'Ordinary words.', false, "
-            "now() - i * interval '1 second', now() FROM generate_series(1, 100000) AS i",
-            [author.pk],
+            "SELECT %s, 'bench post ' || i, "
+            "CASE WHEN i %% %s = 0 THEN 'Ordinary words.' ELSE 'Other text.' END, false, "
+            "now() - i * interval '1 second', now() FROM generate_series(1, %s) AS i",
+            [author.pk, every, rows],
         )
-    with connection.cursor() as cursor:
-        # What autovacuum does: move the rows from the index's pending list into the index.
         cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [SEARCH_INDEX])
         cursor.execute("ANALYZE post")
+
+
+def _api_search_plan(api, text):
+    """The titles `text` finds and the plan of the query the API ran for them (sequential scans
+    priced out with SET LOCAL enable_seqscan = off: a table this small is cheapest read whole)."""
     with CaptureQueriesContext(connection) as captured:
-        [item] = api.get(reverse("post-list"), {"search": "bench post 777"}).json()["results"]
-    assert item["title"] == "bench post 777"
-    [sql] = [q["sql"] for q in captured.captured_queries if "to_tsvector" in q["sql"]]
+        response = api.get(reverse("post-list"), {"search": text})
+    assert response.status_code == 200, response.content
+    sqls = [q["sql"] for q in captured.captured_queries]
+    [sql] = [sql for sql in sqls if "search_document" in sql and "pg_stats" not in sql]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
+    return [item["title"] for item in response.json()["results"]], plan
+
+
+@pytest.mark.postgresql
+def test_the_api_search_query_reads_the_gin_index_even_for_a_word_without_statistics(api):
+    """Every post says "bench post <n>", so the planner knows "bench" and "post" match all rows
+    and has no statistics for "777": it expects the default 0.5% (100 rows) to match. Ordered by
+    created_at, it would walk post_live_created_idx newest first expecting a match every 200
+    rows, and read all 100k (100k rows: below that the planner finds the index cheaper even so)."""
+    _bench_posts()
+    titles, plan = _api_search_plan(api, "bench post 777")
+    assert titles == ["bench post 777"]
     assert f"Bitmap Index Scan on {SEARCH_INDEX}" in plan, plan
     assert "post_live_created_idx" not in plan, plan
+
+
+@pytest.mark.postgresql
+def test_common_words_are_checked_on_the_rows_the_index_finds_for_the_rare_one(api):
+    """ "bench" and "post" are in every post: reading their posting lists from the index costs
+    as much as the table. The index is read for "777" alone, the whole query checked per row."""
+    _bench_posts()
+    titles, plan = _api_search_plan(api, "bench post 777")
+    assert titles == ["bench post 777"]
+    assert "Index Cond: (search_document @@ '''777'''::tsquery)" in plan, plan
+    whole = "ts_match_vq(search_document, '''bench'' & ''post'' & ''777'''::tsquery)"
+    assert f"Filter: {whole}" in plan, plan
+
+
+@pytest.mark.postgresql
+def test_a_rare_word_with_common_ones_still_needs_them_all(api):
+    # Every 2nd post says "ordinary": common, yet "ordinary 777" must not find post 777 (odd).
+    _bench_posts(rows=2000, every=2)
+    assert "ordinari" in search._common_lexemes("default")
+    assert _api_search_plan(api, "ordinary 777")[0] == []
+    assert _api_search_plan(api, "ordinary 778")[0] == ["bench post 778"]
+    assert _api_search_plan(api, "ordinary 778 -bench")[0] == []
+    # Common words only (each in half the posts) walk the newest posts, checking each.
+    titles, plan = _api_search_plan(api, "bench ordinary")
+    assert titles[:3] == ["bench post 2", "bench post 4", "bench post 6"]
+    assert len(titles) == 20 and SEARCH_INDEX not in plan, plan
+    assert _api_search_plan(api, "ordinary text")[0] == []
+
+
+@pytest.mark.postgresql
+def test_a_search_of_common_words_only_walks_the_newest_posts(api):
+    """Every post matches "bench post": read from the GIN index that is all 100k rows, sorted
+    for a page of 20 (1.3 s at 1M posts). The newest posts are the page."""
+    _bench_posts()
+    titles, plan = _api_search_plan(api, "bench post")
+    assert titles == [f"bench post {i}" for i in range(1, 21)]
+    assert "post_live_created_idx" in plan, plan
+    assert SEARCH_INDEX not in plan, plan
