@@ -21,6 +21,8 @@ SQLite (the embedded default) searches with icontains: nothing to do there.
 
 from django.db import migrations
 
+from board.postgresql_migrations import RunSQLOnPostgreSQL, drop_invalid_index
+
 CONFIG = "english"  # board.search.SEARCH_CONFIG when this migration was written
 INDEX = "post_live_search_idx"
 # The same text as board.search.SearchDocument (columns unqualified here).
@@ -28,29 +30,8 @@ DOCUMENT = f"to_tsvector('{CONFIG}'::regconfig, title || ' ' || content)"
 
 
 def drop_invalid_search_index(apps, schema_editor):
-    """A CREATE INDEX CONCURRENTLY that failed (lock_timeout while it waits for older
-    transactions, a cancelled deploy) leaves an INVALID index of that name: never used by the
-    planner, yet still maintained on every write, and IF NOT EXISTS below would keep it. Drop it
-    (concurrently too: a plain DROP INDEX takes an ACCESS EXCLUSIVE lock) so a rerun builds it."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX]
-        )
-        row = cursor.fetchone()
-    if row is not None and row[0]:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
-
-
-class RunSQLOnPostgreSQL(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+    """An INVALID index left by a failed concurrent build is dropped, so a rerun builds it."""
+    drop_invalid_index(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):

@@ -24,6 +24,8 @@ still searches with it. The column and index are not in the model state, for 000
 
 from django.db import migrations
 
+from board.postgresql_migrations import RunSQLOnPostgreSQL, drop_invalid_index
+
 CONFIG = "pg_catalog.english"  # board.search.SEARCH_CONFIG, schema-qualified as the trigger needs
 COLUMN = "search_document"
 TRIGGER = "post_search_document"
@@ -51,27 +53,8 @@ def fill_existing_posts(apps, schema_editor):
 
 
 def drop_invalid_document_index(apps, schema_editor):
-    """A failed CREATE INDEX CONCURRENTLY leaves an INVALID index that IF NOT EXISTS would keep
-    (0003: drop_invalid_search_index)."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [INDEX]
-        )
-        row = cursor.fetchone()
-    if row is not None and row[0]:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
-
-
-class RunSQLOnPostgreSQL(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+    """An INVALID index left by a failed concurrent build is dropped, so a rerun builds it."""
+    drop_invalid_index(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):

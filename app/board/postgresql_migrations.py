@@ -1,0 +1,34 @@
+"""What the board's PostgreSQL-only migrations share (0003 and 0004: the search index and column).
+
+Migrations import it, so it must keep these names and their behaviour for as long as they do.
+"""
+
+from django.db import migrations
+
+
+class RunSQLOnPostgreSQL(migrations.RunSQL):
+    """RunSQL that does nothing on other databases (SQLite, the embedded default)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def drop_invalid_index(schema_editor, index: str):
+    """A CREATE INDEX CONCURRENTLY that failed (lock_timeout while it waits for older
+    transactions, a cancelled deploy) leaves an INVALID index of that name: never used by the
+    planner, yet still maintained on every write, and IF NOT EXISTS would keep it. Drop it
+    (concurrently too: a plain DROP INDEX takes an ACCESS EXCLUSIVE lock) so a rerun builds it."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [index]
+        )
+        row = cursor.fetchone()
+    if row is not None and row[0]:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
