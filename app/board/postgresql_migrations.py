@@ -18,6 +18,23 @@ class RunSQLOnPostgreSQL(migrations.RunSQL):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
+def create_index_concurrently(index: str, definition: str) -> list:
+    """The operations that build `index` (`CREATE INDEX CONCURRENTLY index <definition>`) in a
+    migration with atomic = False: an INVALID leftover dropped first, then the index built if it
+    is missing; reversed, it is dropped concurrently."""
+
+    def drop_invalid(apps, schema_editor):
+        drop_invalid_index(schema_editor, index)
+
+    return [
+        migrations.RunPython(drop_invalid, migrations.RunPython.noop, atomic=False, elidable=False),
+        RunSQLOnPostgreSQL(
+            sql=f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} {definition}",
+            reverse_sql=f"DROP INDEX CONCURRENTLY IF EXISTS {index}",
+        ),
+    ]
+
+
 def drop_invalid_index(schema_editor, index: str):
     """A CREATE INDEX CONCURRENTLY that failed (lock_timeout while it waits for older
     transactions, a cancelled deploy) leaves an INVALID index of that name: never used by the

@@ -8,9 +8,9 @@ EXCLUSIVE lock: reads and writes go on while it builds. It cannot run in a trans
 migration is not atomic. The owner role owns the table, which is all CREATE INDEX CONCURRENTLY
 needs (no extension, no superuser).
 
-board.search.SearchDocument emits the same expression text: the planner uses an expression
-index only for a query expression equal to it. Changing the expression (or the configuration)
-needs a new migration and the same change there.
+Until migration 0004, board.search wrote the same expression text in its queries: the planner
+uses an expression index only for a query expression equal to it. Since 0004 search reads a
+stored column; this index serves a release older than 0004 until a later migration drops it.
 
 The index is not in the model state (no Meta.indexes entry, no SeparateDatabaseAndState):
 Django would then create it on SQLite too (which has no GIN), write its own expression
@@ -21,17 +21,12 @@ SQLite (the embedded default) searches with icontains: nothing to do there.
 
 from django.db import migrations
 
-from board.postgresql_migrations import RunSQLOnPostgreSQL, drop_invalid_index
+from board.postgresql_migrations import create_index_concurrently
 
 CONFIG = "english"  # board.search.SEARCH_CONFIG when this migration was written
 INDEX = "post_live_search_idx"
-# The same text as board.search.SearchDocument (columns unqualified here).
+# The text board.search queried before 0004 (columns unqualified here).
 DOCUMENT = f"to_tsvector('{CONFIG}'::regconfig, title || ' ' || content)"
-
-
-def drop_invalid_search_index(apps, schema_editor):
-    """An INVALID index left by a failed concurrent build is dropped, so a rerun builds it."""
-    drop_invalid_index(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):
@@ -42,16 +37,5 @@ class Migration(migrations.Migration):
         ("board", "0002_tag_lowercase_and_deleted_at_checks"),
     ]
 
-    operations = [
-        migrations.RunPython(
-            drop_invalid_search_index, migrations.RunPython.noop, atomic=False, elidable=False
-        ),
-        RunSQLOnPostgreSQL(
-            # Partial like post_live_created_idx: the API searches live posts only.
-            sql=(
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON post "
-                f"USING gin ({DOCUMENT}) WHERE NOT is_deleted"
-            ),
-            reverse_sql=f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}",
-        ),
-    ]
+    # Partial like post_live_created_idx: the API searches live posts only.
+    operations = create_index_concurrently(INDEX, f"ON post USING gin ({DOCUMENT}) WHERE NOT is_deleted")

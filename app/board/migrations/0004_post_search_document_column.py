@@ -24,7 +24,7 @@ still searches with it. The column and index are not in the model state, for 000
 
 from django.db import migrations
 
-from board.postgresql_migrations import RunSQLOnPostgreSQL, drop_invalid_index
+from board.postgresql_migrations import RunSQLOnPostgreSQL, create_index_concurrently
 
 CONFIG = "pg_catalog.english"  # board.search.SEARCH_CONFIG, schema-qualified as the trigger needs
 COLUMN = "search_document"
@@ -50,11 +50,6 @@ def fill_existing_posts(apps, schema_editor):
                 [first, first + BATCH],
             )
             first += BATCH
-
-
-def drop_invalid_document_index(apps, schema_editor):
-    """An INVALID index left by a failed concurrent build is dropped, so a rerun builds it."""
-    drop_invalid_index(schema_editor, INDEX)
 
 
 class Migration(migrations.Migration):
@@ -87,14 +82,5 @@ class Migration(migrations.Migration):
         migrations.RunPython(
             fill_existing_posts, migrations.RunPython.noop, atomic=False, elidable=False
         ),
-        migrations.RunPython(
-            drop_invalid_document_index, migrations.RunPython.noop, atomic=False, elidable=False
-        ),
-        RunSQLOnPostgreSQL(
-            sql=(
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON post "
-                f"USING gin ({COLUMN}) WHERE NOT is_deleted"
-            ),
-            reverse_sql=f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}",
-        ),
+        *create_index_concurrently(INDEX, f"ON post USING gin ({COLUMN}) WHERE NOT is_deleted"),
     ]
