@@ -17,18 +17,17 @@ is in the model state, so the ORM selects the column nowhere). SQLite, the embed
 has no full-text search here: it falls back to DRF's `icontains` per word.
 
 Common words: a query that is a plain AND of words ("bench post 777") reads the index for its
-rare words only and checks the whole query on each row the index gives (search_plan). A
-query of common words only walks the newest posts instead.
-Reading the index for a word in most posts decodes a posting list as long as the table: at 1M
-posts, 15 of the query's 20 ms. Which words are common comes from PostgreSQL's own statistics
-of the column (pg_stats.most_common_elems, written by ANALYZE), read once per COMMON_STATS_SECONDS.
+rare words only and checks the whole query on each row the index gives (search_plan); a query
+of common words only walks the newest posts instead. Reading the index for a word in most posts
+decodes a posting list as long as the table: at 1M posts, 15 of the query's 20 ms. Which words
+are common comes from PostgreSQL's own statistics of the column (pg_stats.most_common_elems,
+written by ANALYZE), read once per COMMON_STATS_SECONDS.
 """
 
 import datetime
 import functools
 import math
 import re
-import threading
 import time
 
 from django.contrib.postgres.search import SearchQuery, SearchQueryField, SearchVectorField
@@ -136,9 +135,10 @@ def search_plan(db: str, text: str) -> tuple[str, tuple[str, ...]]:
     if lexemes is None:
         return INDEX, ()
     shares = _common_lexemes(db)
-    rare = tuple(lexeme for lexeme in lexemes if _unquote(lexeme) not in shares)
+    words = [(lexeme, _unquote(lexeme)) for lexeme in lexemes]
+    rare = tuple(lexeme for lexeme, word in words if word not in shares)
     if not rare:
-        together = math.prod(shares[_unquote(lexeme)] for lexeme in lexemes)
+        together = math.prod(shares[word] for _, word in words)
         return (NEWEST, ()) if together >= COMMON_WORD_SHARE else (INDEX, ())
     if len(rare) < len(lexemes):
         return RARE, rare
@@ -162,8 +162,9 @@ def _unquote(lexeme: str) -> str:
     return re.sub(r"\\(.)", r"\1", lexeme[1:-1].replace("''", "'"))
 
 
+# Per database alias: when read, and the shares. Threads that find it stale at once each read it
+# again; the reads agree, and the last one stays.
 _common: dict[str, tuple[float, dict[str, float]]] = {}
-_common_lock = threading.Lock()
 
 
 def _common_lexemes(db: str) -> dict[str, float]:
@@ -173,7 +174,7 @@ def _common_lexemes(db: str) -> dict[str, float]:
     read_at, lexemes = _common.get(db, (float("-inf"), {}))
     if now - read_at < COMMON_STATS_SECONDS:
         return lexemes
-    with _common_lock, connections[db].cursor() as cursor:
+    with connections[db].cursor() as cursor:
         cursor.execute(
             "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
             "WHERE schemaname = current_schema() AND tablename = 'post' AND attname = %s",
