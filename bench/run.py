@@ -43,8 +43,9 @@ GOALS = {
     "8_tail": "<= 4, 0 errors",
     "9_memory": "reported",
 }
-WORKER_MODELS = [("sync", 2, 1), ("sync", 5, 1), ("sync", 9, 1)]
-WORKER_MODELS += [("gthread", 2, 2), ("gthread", 5, 2), ("gthread", 5, 4)]
+# Both worker classes at the CPU count and around it on 2 cores, and the threads doubled.
+WORKER_MODELS = [("sync", 2, 1), ("sync", 3, 1), ("sync", 5, 1)]
+WORKER_MODELS += [("gthread", 2, 2), ("gthread", 3, 2), ("gthread", 5, 2), ("gthread", 2, 4)]
 LOAD_FRACTIONS = [0.25, 0.5, 0.75, 1.0, 1.25]
 
 
@@ -56,6 +57,11 @@ def worker_models(stack: Stack) -> list[tuple[str, int, int]]:
         models = [(c, int(w), int(t)) for c, w, t in (m.split(":") for m in spec.split(","))]
     production = ("gthread", stack.workers, stack.threads)
     return models if production in models else [*models, production]
+
+
+def interleaved_order(items: list, reps: int) -> list[list]:
+    """The order of each repetition: forward, then backward (A B C, C B A, A B C...)."""
+    return [items if rep % 2 == 0 else items[::-1] for rep in range(reps)]
 
 
 def knob(name: str, default: float) -> float:
@@ -304,20 +310,24 @@ def main() -> int:
         tail = wrk.run(stack.base_url + paths["list"], tail_seconds, rate=0.7 * max_rps)
         log(f"tail at 70%: {tail}")
 
-        # Figure 7: worker models (each a restart of Gunicorn; nginx keeps its upstream keepalive).
-        models = []
-        model_reps = max(1, min(3, reps))
-        for worker_class, workers, threads in worker_models(stack):
-            stack.start_gunicorn(
-                worker_class=worker_class, workers=workers, threads=threads, max_requests=0
-            )
-            warm(stack, {"list": {"path": paths["list"]}}, warmup)
-            runs = [wrk.run(stack.base_url + paths["list"], duration) for _ in range(model_reps)]
-            m = median_runs(runs)
-            models.append(
-                {"worker_class": worker_class, "workers": workers, "threads": threads, **m}
-            )
-            log(f"  {worker_class} {workers}x{threads}: {m['rps']:.1f} req/s")
+        # Figure 7: worker models, interleaved like the endpoints. Each repetition restarts
+        # Gunicorn once per model (nginx keeps its upstream keepalive), in alternating order so
+        # no model always follows the same one, warms it and measures the list.
+        model_runs = {model: [] for model in worker_models(stack)}
+        for rep, order in enumerate(interleaved_order(list(model_runs), reps)):
+            for worker_class, workers, threads in order:
+                stack.start_gunicorn(
+                    worker_class=worker_class, workers=workers, threads=threads, max_requests=0
+                )
+                warm(stack, {"list": {"path": paths["list"]}}, warmup)
+                r = wrk.run(stack.base_url + paths["list"], duration)
+                model_runs[(worker_class, workers, threads)].append(r)
+                name = f"{worker_class} {workers}x{threads}"
+                log(f"  rep {rep + 1}/{reps} {name:<12} {r['rps']:8.1f} req/s")
+        models = [
+            {"worker_class": c, "workers": w, "threads": t, **median_runs(runs)}
+            for (c, w, t), runs in model_runs.items()
+        ]
 
         # Figure 9: worker RSS after warm-up and after the requests (no recycling in between:
         # production's max_requests would replace the workers and hide any growth).

@@ -9,7 +9,7 @@ writes lives in one fresh directory it removes, so the machine is left as it was
     server of BENCH_PG_MEMORY_MB, with log_connections on and pg_stat_statements loaded.
   * Redis on a unix socket: the throttle counters' cache, as in production.
   * Gunicorn with systemd/gunicorn.conf.py.j2 rendered with the app role's defaults for this
-    machine's CPU count (5 workers x 2 threads on 2 cores); it binds a unix socket instead of
+    machine's CPU count (2 workers x 2 threads on 2 cores); it binds a unix socket instead of
     taking systemd's. `current` is a symlink to this checkout, as on a server.
   * Nginx with deploy/roles/nginx/templates/nginx.conf.j2 and nginx/board.conf.j2 rendered with
     the nginx role's values, HTTPS with a self-signed certificate for `localhost`. Only the listen
@@ -56,8 +56,8 @@ def _render_module():
     return module
 
 
-def render(template: Path, *var_files: Path, **overrides) -> str:
-    """Render a deploy template the way docker/render.py does (Ansible's values, resolved)."""
+def render(template: Path | str, *var_files: Path, **overrides) -> str:
+    """Render a deploy template (a file, or its text) the way docker/render.py does."""
     render_py = _render_module()
     variables: dict = {}
     for path in var_files:
@@ -66,7 +66,19 @@ def render(template: Path, *var_files: Path, **overrides) -> str:
     variables.setdefault("ansible_managed", "Rendered by bench/stack.py for `make bench`.")
     env = render_py._environment()
     variables = render_py._resolve(env, variables)
-    return env.from_string(template.read_text()).render(variables)
+    text = template.read_text() if isinstance(template, Path) else template
+    return env.from_string(text).render(variables)
+
+
+def role_gunicorn_size(cpus: int) -> tuple[int, int]:
+    """Workers and threads the app role's defaults give a server of `cpus` vCPUs."""
+    size = render(
+        "{{ app_gunicorn_workers }} {{ app_gunicorn_threads }}",
+        REPO / "deploy/roles/app/defaults/main.yml",
+        ansible_facts={"processor_vcpus": cpus},
+    )
+    workers, threads = size.split()
+    return int(workers), int(threads)
 
 
 def _run(argv, **kwargs):
@@ -93,9 +105,7 @@ class Stack:
         self.pg_memory_mb = pg_memory_mb
         self.procs: dict[str, subprocess.Popen] = {}
         self.cpus = os.cpu_count() or 1
-        # The app role's sizing rule (deploy/roles/app/defaults/main.yml).
-        self.workers = self.cpus * 2 + 1
-        self.threads = max(2, self.cpus)
+        self.workers, self.threads = role_gunicorn_size(self.cpus)
 
     # --- lifetime ------------------------------------------------------------------------------
     def __enter__(self) -> Stack:

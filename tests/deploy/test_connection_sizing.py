@@ -29,7 +29,9 @@ PLAYBOOK = """
         public: true
     - name: Write the limits down
       ansible.builtin.copy:
-        content: "{{ {'needed': app_db_runtime_connections_needed | int,
+        content: "{{ {'workers': app_gunicorn_workers | int,
+                      'threads': app_gunicorn_threads | int,
+                      'needed': app_db_runtime_connections_needed | int,
                       'runtime_limit': postgresql_runtime_conn_limit | int,
                       'max_connections': postgresql_max_connections | int} | to_json }}"
         dest: "{{ sizing_out }}"
@@ -68,6 +70,30 @@ def _run(tmp_path: Path, **extra: object) -> subprocess.CompletedProcess:
 
 def _limits(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "out").read_text())
+
+
+@pytest.mark.parametrize(
+    ("vcpus", "workers", "threads"), [(1, 2, 2), (2, 2, 2), (4, 4, 4), (8, 8, 8)]
+)
+def test_gunicorn_runs_a_worker_per_vcpu(tmp_path, vcpus, workers, threads):
+    # The measured rule (bench figure 7 on 2 cores): workers = vCPUs, not 2 x vCPU + 1, at least
+    # 2 of them; the bench's stack sizes itself from the same defaults.
+    run = _run(tmp_path, ansible_facts={"processor_vcpus": vcpus})
+    assert run.returncode == 0, run.stdout[-2000:]
+    limits = _limits(tmp_path)
+    assert (limits["workers"], limits["threads"]) == (workers, threads)
+    assert limits["needed"] == 2 * workers * threads + 10
+    assert _bench_size(vcpus) == [workers, threads]
+
+
+def _bench_size(vcpus: int) -> list[int]:
+    # In a subprocess from the repository root: here `bench` is the tests/bench package.
+    code = "import json; from bench.stack import role_gunicorn_size as size; "
+    code += f"print(json.dumps(size({vcpus})))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=DEPLOY.parent, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
 
 
 @pytest.mark.parametrize(
