@@ -9,7 +9,7 @@ writes lives in one fresh directory it removes, so the machine is left as it was
     server of BENCH_PG_MEMORY_MB, with log_connections on and pg_stat_statements loaded.
   * Redis on a unix socket: the throttle counters' cache, as in production.
   * Gunicorn with systemd/gunicorn.conf.py.j2 rendered with the app role's defaults for this
-    machine's CPU count (2 workers x 2 threads on 2 cores); it binds a unix socket instead of
+    machine's CPU count (5 workers x 2 threads on 2 cores); it binds a unix socket instead of
     taking systemd's. `current` is a symlink to this checkout, as on a server.
   * Nginx with deploy/roles/nginx/templates/nginx.conf.j2 and nginx/board.conf.j2 rendered with
     the nginx role's values, HTTPS with a self-signed certificate for `localhost`. Only the listen
