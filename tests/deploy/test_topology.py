@@ -1,0 +1,263 @@
+"""The database's network access and the app's connection come from the inventory's groups.
+
+Runs ansible-playbook on the controller (every host `ansible_connection: local`, nothing is
+installed) with the real group_vars wiring, role defaults and vars of deploy/: it renders
+pg_hba.conf from the postgresql role's template and writes each server's derived settings down.
+Three servers (a database server and two app servers) against the single-server layout.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+BIN = Path(sys.executable).parent
+CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
+
+PLAYBOOK = """
+- name: Derive each server's settings from the inventory
+  hosts: board_servers
+  gather_facts: false
+  # As in site.yml, the roles' defaults and vars with their own precedence; no role task runs
+  # (the run selects the tag below and skips the roles' `always` tasks).
+  roles:
+    - postgresql
+    - app
+  tasks:
+    # What site.yml's pre_tasks publish, and the CA the postgresql role publishes.
+    - name: Publish each app server's connection need
+      tags: [topology]
+      ansible.builtin.set_fact:
+        board_app_db_connections_needed: "{{ app_db_runtime_connections_needed | int }}"
+      when: inventory_hostname in groups['app_servers']
+    - name: Publish the database CA
+      tags: [topology]
+      ansible.builtin.set_fact:
+        postgresql_tls_ca_certificate: "{{ test_ca }}"
+      when: inventory_hostname in groups['db_servers'] and postgresql_tls_managed | bool
+    - name: Render pg_hba.conf on the database server
+      tags: [topology]
+      ansible.builtin.template:
+        src: roles/postgresql/templates/pg_hba.conf.j2
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.pg_hba.conf"
+        mode: "0600"
+      when: inventory_hostname in groups['db_servers']
+    - name: Write the derived settings down
+      tags: [topology]
+      ansible.builtin.copy:
+        content: "{{ {
+          'listen_addresses': postgresql_listen_addresses,
+          'network_clients': postgresql_network_clients,
+          'tls_managed': postgresql_tls_managed | bool,
+          'ssl_cert_file': postgresql_ssl_cert_file,
+          'runtime_conn_limit': postgresql_runtime_conn_limit | int,
+          'needed_here': app_db_runtime_connections_needed | int,
+          'database_url': app_database_url,
+          'owner_database_url': app_owner_database_url,
+          'ca_certificate': app_db_ca_certificate,
+          'redis_url': app_redis_url,
+          'redis_enabled': board_redis_enabled | bool,
+          'supplementary_groups': app_service_supplementary_groups,
+          'ip_allow': app_service_ip_allow,
+          'after': app_service_after,
+          } | to_json }}"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+"""
+
+THREE_SERVERS = """
+board_servers:
+  vars: {ansible_connection: local}
+  children:
+    db_servers:
+      hosts:
+        db1: {ansible_host: 10.0.0.5}
+    app_servers:
+      hosts:
+        app1: {ansible_host: 203.0.113.11, board_private_address: 10.0.0.11}
+        app2: {ansible_host: 10.0.0.12}
+"""
+
+ONE_SERVER = """
+board_servers:
+  vars: {ansible_connection: local}
+  children:
+    db_servers:
+      hosts:
+        solo: {ansible_host: 10.0.0.5}
+    app_servers:
+      hosts:
+        solo:
+"""
+
+SECRETS = {
+    "vault_postgresql_owner_password": "owner-password-0123456789",
+    "vault_postgresql_runtime_password": "runtime-password-0123456789",
+    "vault_redis_password": "redis-password-0123456789",
+    "vault_app_secret_key": "k" * 50,
+}
+
+
+def _derive(tmp_path: Path, hosts_yml: str) -> dict[str, dict]:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(hosts_yml)
+    playbook = DEPLOY / f".topology-test-{tmp_path.name}.yml"
+    playbook.write_text(PLAYBOOK)
+    extra = {
+        **SECRETS,
+        "out_dir": str(tmp_path),
+        "test_ca": CA,
+        "ansible_python_interpreter": sys.executable,
+    }
+    try:
+        proc = subprocess.run(
+            [
+                str(BIN / "ansible-playbook"),
+                *("-i", str(inventory), "--tags", "topology", "--skip-tags", "always"),
+                *("-e", json.dumps(extra)),
+                playbook,
+            ],
+            cwd=DEPLOY,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        playbook.unlink()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
+
+
+def _hba_lines(path: Path) -> list[list[str]]:
+    return [line.split() for line in path.read_text().splitlines() if not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def three(tmp_path_factory) -> tuple[dict[str, dict], Path]:
+    out = tmp_path_factory.mktemp("three")
+    return _derive(out, THREE_SERVERS), out
+
+
+@pytest.fixture(scope="module")
+def one(tmp_path_factory) -> tuple[dict[str, dict], Path]:
+    out = tmp_path_factory.mktemp("one")
+    return _derive(out, ONE_SERVER), out
+
+
+def test_pg_hba_gets_one_tls_scram_line_per_app_server_and_nothing_else(three, one):
+    _, out = three
+    lines = _hba_lines(out / "db1.pg_hba.conf")
+    network = [line for line in lines if line[0].startswith("host") and "127.0.0.1/32" not in line]
+    network = [line for line in network if "::1/128" not in line]
+    # Private addresses (board_private_address over ansible_host), no hand-written CIDR.
+    assert network == [
+        ["hostssl", "board", "board_owner,board_app", "10.0.0.11/32", "scram-sha-256"],
+        ["hostssl", "board", "board_owner,board_app", "10.0.0.12/32", "scram-sha-256"],
+    ]
+    # The single-server file is the other lines exactly: nothing new there.
+    local = [line for line in lines if line not in network]
+    assert _hba_lines(one[1] / "solo.pg_hba.conf") == local
+
+
+def test_database_listens_on_its_private_address_only_when_app_servers_are_elsewhere(three, one):
+    db = three[0]["db1"]
+    assert db["listen_addresses"] == "localhost,10.0.0.5"
+    assert db["network_clients"] == ["10.0.0.11", "10.0.0.12"]
+    assert db["tls_managed"] is True
+    assert db["ssl_cert_file"] == "/etc/postgresql/board-tls/server.crt"
+    solo = one[0]["solo"]
+    assert solo["listen_addresses"] == "localhost"
+    assert solo["network_clients"] == []
+    assert solo["tls_managed"] is False
+    assert solo["ssl_cert_file"] == "/etc/ssl/certs/ssl-cert-snakeoil.pem"
+
+
+def test_app_servers_verify_the_database_they_reach_over_the_network(three):
+    for host in ("app1", "app2"):
+        app = three[0][host]
+        for url in (app["database_url"], app["owner_database_url"]):
+            assert "@10.0.0.5:5432/board?sslmode=verify-full&sslrootcert=" in url
+            assert url.endswith("/srv/board/shared/database-ca.crt")
+        assert app["ca_certificate"] == CA
+        # Only loopback and the database server, through the service's IP filter.
+        assert app["ip_allow"] == ["localhost", "10.0.0.5"]
+        assert "postgresql.service" not in app["after"]
+
+
+def test_throttles_count_in_the_shared_database_when_app_servers_are_apart(three, one):
+    for host in ("app1", "app2"):
+        assert three[0][host]["redis_url"] == ""
+        assert three[0][host]["redis_enabled"] is False
+        assert three[0][host]["supplementary_groups"] == []
+    solo = one[0]["solo"]
+    assert solo["redis_url"].startswith("unix://board:")
+    assert solo["supplementary_groups"] == ["board-redis"]
+    assert "@127.0.0.1:5432/board" in solo["database_url"]
+    assert "sslmode" not in solo["database_url"]
+    assert solo["ip_allow"] == ["localhost"]
+
+
+def test_runtime_connection_limit_serves_every_app_server(three, one):
+    each = three[0]["app1"]["needed_here"]
+    assert three[0]["app2"]["needed_here"] == each
+    assert three[0]["db1"]["runtime_conn_limit"] == 2 * each
+    assert one[0]["solo"]["runtime_conn_limit"] == one[0]["solo"]["needed_here"]
+
+
+REFUSAL = """
+- name: Check the database TLS settings
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Run the app role's check
+      ansible.builtin.include_role:
+        name: app
+        tasks_from: db_tls.yml
+"""
+
+
+@pytest.mark.parametrize(
+    ("settings", "refused"),
+    [
+        ({"app_db_host": "10.0.0.5"}, True),
+        ({"app_db_host": "10.0.0.5", "app_db_sslmode": "require"}, True),
+        ({"app_db_host": "10.0.0.5", "app_db_sslmode": "verify-full"}, True),
+        (
+            dict(app_db_host="10.0.0.5", app_db_sslmode="verify-full", app_db_ca_certificate=CA),
+            False,
+        ),
+        ({"app_db_host": "127.0.0.1"}, False),
+    ],
+)
+def test_app_role_refuses_a_remote_database_it_cannot_verify(tmp_path, settings, refused):
+    playbook = DEPLOY / f".db-tls-test-{tmp_path.name}.yml"
+    playbook.write_text(REFUSAL)
+    # Every setting given: deploy/'s group_vars would derive them from an inventory's groups.
+    extra = {
+        "app_name": "board",
+        "ansible_python_interpreter": sys.executable,
+        "app_db_sslmode": "",
+        "app_db_ca_certificate": "",
+        **settings,
+    }
+    try:
+        proc = subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", json.dumps(extra), playbook],
+            cwd=DEPLOY,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        playbook.unlink()
+    if refused:
+        assert proc.returncode != 0
+        assert "not on this server: set app_db_sslmode to verify-full" in proc.stdout
+    else:
+        assert proc.returncode == 0, proc.stdout[-2000:]
