@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy test-e2e test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -43,7 +43,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-bench test-e2e test-containers ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec.
@@ -86,6 +86,11 @@ test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible a
 	# No Django in this process (so its ini key is unknown: not an error); -rP prints the figures
 	# passed tests report (load counts, sandbox exposure, the deploy log).
 	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e
+
+test-e2e-multihost: $(VENV)/.dev-installed ## Provision a database server and two app servers, probe them.
+	# Three systemd test hosts on one private network (tests/e2e/testbed/lab.py). pytest puts
+	# tests/ on the path (it has no __init__.py): the suite imports tests/e2e's helpers and API tests.
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e_multihost
 
 test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.
 	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.

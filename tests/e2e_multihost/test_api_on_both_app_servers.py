@@ -1,0 +1,48 @@
+"""The single-server API suite (tests/e2e/test_https_api.py), run against each app server, and
+what two app servers share: one database, so a post written on one is read on the other."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from e2e.test_https_api import *  # noqa: F403 - the suite's tests, collected here once per app server
+
+from .conftest import APP_SERVERS
+
+
+@pytest.fixture(scope="module", params=APP_SERVERS)
+def client(request, clients):
+    return clients[request.param]
+
+
+def test_a_post_written_on_one_app_server_is_read_and_deleted_on_the_other(clients):
+    one, other = clients["app1"], clients["app2"]
+    username, password = f"mh_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    reg = one.request(
+        "/api/v1/auth/register/",
+        method="POST",
+        json_body={"username": username, "password": password, "email": f"{username}@example.com"},
+    )
+    assert reg.status == 201, reg.body
+    # A token issued by one server is good on the other: one SECRET_KEY, one user table.
+    tok = other.request(
+        "/api/v1/auth/token/",
+        method="POST",
+        json_body={"username": username, "password": password},
+    )
+    assert tok.status == 200, tok.body
+    access = tok.json()["access"]
+    post = one.request(
+        "/api/v1/posts/",
+        method="POST",
+        token=access,
+        json_body={"title": "Written on app1", "content": "Read on app2."},
+    )
+    assert post.status == 201, post.body
+    post_id = post.json()["id"]
+    seen = other.request(f"/api/v1/posts/{post_id}/")
+    assert seen.status == 200 and seen.json()["title"] == "Written on app1", seen.body
+    deleted = other.request(f"/api/v1/posts/{post_id}/", method="DELETE", token=access)
+    assert deleted.status == 204, deleted.body
+    assert one.request(f"/api/v1/posts/{post_id}/").status == 404
