@@ -1,7 +1,8 @@
-"""The test bed's CLI: ``python -m tests.e2e.testbed up|ssh|status|down|build`` (repo root).
+"""The test bed's CLI: ``python -m tests.e2e.testbed up|ssh|status|down|build`` (repo root),
+and for the three-server lab ``lab-up|lab-status|lab-down|lab-ssh HOST [CMD...]``.
 
 Reads the same TESTBED_* environment as the pytest fixtures, so ``E2E_KEEP=1`` sessions can
-be inspected and stopped with the same TESTBED_NAME.
+be inspected and stopped with the same TESTBED_NAME (a lab: TESTBED_LAB_NAME).
 
 ``tests/`` stays a namespace package (no ``__init__.py``) on purpose: ``app/tests`` is the
 regular package ``tests`` on pytest's pythonpath, so a second one would make a session that
@@ -16,6 +17,7 @@ import os
 import sys
 
 from . import __doc__ as package_doc
+from .lab import Lab
 from .rootfs import rootfs_tarball
 from .server import Testbed
 
@@ -31,10 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("build", help="only build the cached rootfs tarball")
     p_ssh = sub.add_parser("ssh", help="ssh to the test server as root")
     p_ssh.add_argument("command", nargs=argparse.REMAINDER)
+    sub.add_parser("lab-up", help="boot the lab's three servers (db, app1, app2)")
+    sub.add_parser("lab-down", help="stop the lab and remove everything")
+    sub.add_parser("lab-status", help="print the lab's connection details")
+    p_lab_ssh = sub.add_parser("lab-ssh", help="ssh to a lab server as root")
+    p_lab_ssh.add_argument("host", help="db, app1, app2, a machine name or an IP")
+    p_lab_ssh.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("testbed needs root (netns, nspawn)", file=sys.stderr)
         return 2
+    if args.cmd.startswith("lab-"):
+        return _lab(args)
     tb = Testbed()
     if args.cmd == "up":
         tb.up()
@@ -54,11 +64,40 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         # like ssh(1): the remote shell sees the arguments joined by spaces
         cmd = " ".join(args.command) if args.command else None
-        argv2 = tb.ssh_argv(cmd)
-        if cmd is None:
-            argv2.insert(1, "-t")
-        os.execvp(argv2[0], argv2)
+        _exec_ssh(tb, cmd)
     return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    lab = Lab()
+    if args.cmd == "lab-up":
+        lab.up()
+        print(lab.describe())
+    elif args.cmd == "lab-down":
+        lab.down()
+    elif args.cmd == "lab-status":
+        if lab.workdir is None:
+            print(f"lab {lab.name}: not up")
+            return 1
+        print(lab.describe())
+    elif args.cmd == "lab-ssh":
+        if lab.workdir is None:
+            print(f"lab {lab.name}: not up", file=sys.stderr)
+            return 1
+        try:
+            srv = lab.server(args.host)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 2
+        _exec_ssh(srv, " ".join(args.command) if args.command else None)
+    return 0
+
+
+def _exec_ssh(tb: Testbed, cmd: str | None) -> None:
+    argv2 = tb.ssh_argv(cmd)
+    if cmd is None:
+        argv2.insert(1, "-t")
+    os.execvp(argv2[0], argv2)
 
 
 if __name__ == "__main__":

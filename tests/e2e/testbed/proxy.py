@@ -1,7 +1,8 @@
 """tinyproxy on the host side of the veth: the server's only way to the Debian archive.
 
 It listens on the host address of the /30 and allows only that /30, so nothing but the test
-server can use it.
+server can use it.  A lab's proxy listens on the host address of the lab's /24 and allows
+that /24 (``prefix_len=24``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ def url(host_ip: str) -> str:
     return f"http://{host_ip}:{PROXY_PORT}"
 
 
-def start(wd: Path, host_ip: str, prefix: str) -> subprocess.Popen:
-    """Start tinyproxy with its config and logs in the work dir ``wd``."""
+def start(wd: Path, host_ip: str, prefix: str, prefix_len: int = 30) -> subprocess.Popen:
+    """Start tinyproxy with its config and logs in the work dir ``wd``, allowing
+    ``<prefix>.0/<prefix_len>``."""
     conf = wd / "tinyproxy.conf"
     plog = wd / "tinyproxy.log"
     plog.touch()
@@ -30,7 +32,7 @@ def start(wd: Path, host_ip: str, prefix: str) -> subprocess.Popen:
     conf.write_text(
         "User tinyproxy\nGroup tinyproxy\n"
         f"Port {PROXY_PORT}\nListen {host_ip}\n"
-        f"Allow {prefix}.0/30\n"
+        f"Allow {prefix}.0/{prefix_len}\n"
         "ConnectPort 443\nConnectPort 80\n"
         "Timeout 600\nMaxClients 50\nLogLevel Info\n"
         f'LogFile "{plog}"\n'

@@ -17,9 +17,11 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from . import workdir
 from .commands import log, run
 from .host_tools import DEBIAN_KEYRING, ensure_host_packages
 from .mirror import SUITE, apt_mirror
+from .processes import find_pids
 
 ROOTFS_PACKAGES = [
     "systemd",
@@ -131,3 +133,10 @@ def extract(tarball: Path, rootfs: Path, hostname: str) -> None:
         f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
     )
     (rootfs / "etc/machine-id").write_text(uuid.uuid4().hex + "\n")
+
+
+def extracting(name: str) -> list[int]:
+    """The tar processes unpacking into one of the instance's work dirs: after a crash
+    (kill -9) during ``extract`` they run on, and would refill a work dir being removed."""
+    root = f"{workdir.WORK_ROOT}/{workdir.prefix(name)}"
+    return find_pids("tar", lambda args: any(a.startswith(root) for a in args))

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import network, nspawn, proxy, ssh, state, workdir
@@ -97,18 +98,31 @@ class Testbed:
 
     # ---- lifecycle --------------------------------------------------------
     def up(self, timeout: float = 180) -> Testbed:
+        self.start()
+        self.finish(timeout)
+        return self
+
+    def start(self, tarball: Path | None = None) -> Testbed:
+        """The first half of ``up``: everything until the container boots (no waiting).  A lab
+        starts all its servers before it waits for any; it passes the rootfs ``tarball``."""
         ensure_host_packages()
         self.down(quiet_ok=True)  # leftovers of a crashed run with this name
-        tarball = rootfs_tarball()
+        if tarball is None:
+            tarball = rootfs_tarball()
         self.workdir = workdir.create(self.name)
         self._save_state()
-        try:
+        with self._down_on_failure():
             extract(tarball, self.rootfs, self.name)
             ssh.install_keys(self.rootfs, self.key_path, self.known_hosts, self.name)
-            network.create(self.netns, self.veth_host, self.veth_guest, self.host_ip, self.ip)
+            self._network()
             self._proxy()
             self._boot()
             self._save_state()
+        return self
+
+    def finish(self, timeout: float = 180) -> Testbed:
+        """The second half of ``up``: wait until the server runs, write the client files."""
+        with self._down_on_failure():
             self._wait_ready(timeout)
             ssh.write_client_files(
                 self.ssh_config,
@@ -118,12 +132,24 @@ class Testbed:
                 self.key_path,
                 self.known_hosts,
             )
+        return self
+
+    @contextlib.contextmanager
+    def _down_on_failure(self) -> Iterator[None]:
+        try:
+            yield
         except BaseException:
             log("bring-up failed; tearing down")
             self._dump_console()
             self.down(quiet_ok=True)
             raise
-        return self
+
+    # ---- steps a lab server (lab.py) does differently -----------------------
+    def _network(self) -> None:
+        network.create(self.netns, self.veth_host, self.veth_guest, self.host_ip, self.ip)
+
+    def _remove_network(self) -> None:
+        network.remove(self.netns, self.veth_host)
 
     def _proxy(self) -> None:
         proc = proxy.start(self._wd, self.host_ip, self.prefix)
@@ -201,7 +227,7 @@ class Testbed:
             terminate(pid, timeout=45)
         for pid in proxy.pids(self.name, self.proxy_pid):
             terminate(pid, timeout=5)
-        network.remove(self.netns, self.veth_host)
+        self._remove_network()
         if self.workdir and self.workdir.exists():
             if os.environ.get("TESTBED_KEEP_ROOTFS") == "1":
                 log(f"keeping {self.workdir}")

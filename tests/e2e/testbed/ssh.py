@@ -91,11 +91,10 @@ def call(
     return r
 
 
-def write_client_files(
-    ssh_config: Path, inventory: Path, name: str, ip: str, key_path: Path, known_hosts: Path
-) -> None:
-    ssh_config.write_text(
-        f"Host {name} {ip}\n"
+def host_entry(aliases: list[str], ip: str, key_path: Path, known_hosts: Path) -> str:
+    """One ``Host`` entry of an ssh_config: root on ``ip`` with this run's key."""
+    return (
+        f"Host {' '.join(aliases)}\n"
         f"  HostName {ip}\n"
         "  User root\n"
         f"  IdentityFile {key_path}\n"
@@ -106,14 +105,22 @@ def write_client_files(
         "  ConnectTimeout 10\n"
         "  LogLevel ERROR\n"
     )
+
+
+def host_vars(ip: str, key_path: Path, known_hosts: Path, indent: str) -> str:
+    """An inventory host's connection variables (YAML lines, each prefixed by ``indent``)."""
     common = " ".join(options(known_hosts))
-    inventory.write_text(
-        "---\n"
-        "all:\n"
-        "  hosts:\n"
-        f"    {name}:\n"
-        f"      ansible_host: {ip}\n"
-        "      ansible_user: root\n"
-        f"      ansible_ssh_private_key_file: {key_path}\n"
-        f"      ansible_ssh_common_args: {json.dumps(common)}\n"
+    return (
+        f"{indent}ansible_host: {ip}\n"
+        f"{indent}ansible_user: root\n"
+        f"{indent}ansible_ssh_private_key_file: {key_path}\n"
+        f"{indent}ansible_ssh_common_args: {json.dumps(common)}\n"
     )
+
+
+def write_client_files(
+    ssh_config: Path, inventory: Path, name: str, ip: str, key_path: Path, known_hosts: Path
+) -> None:
+    ssh_config.write_text(host_entry([name, ip], ip, key_path, known_hosts))
+    header = f"---\nall:\n  hosts:\n    {name}:\n"
+    inventory.write_text(header + host_vars(ip, key_path, known_hosts, indent=" " * 6))
