@@ -166,7 +166,7 @@ def test_pg_hba_gets_one_tls_scram_line_per_app_server_and_nothing_else(three, o
 
 def test_database_listens_on_its_private_address_only_when_app_servers_are_elsewhere(three, one):
     db = three[0]["db1"]
-    assert db["listen_addresses"] == "localhost,10.0.0.5"
+    assert db["listen_addresses"] == "localhost, 10.0.0.5"
     assert db["network_clients"] == ["10.0.0.11", "10.0.0.12"]
     assert db["tls_managed"] is True
     assert db["ssl_cert_file"] == "/etc/postgresql/board-tls/server.crt"

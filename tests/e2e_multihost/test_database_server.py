@@ -137,7 +137,7 @@ def test_database_refuses_clear_text_and_the_app_refuses_an_unverified_server(cl
 def test_runtime_role_over_the_network_has_dml_only(cluster):
     denied = connect(cluster, "app2", "CREATE TABLE mh_forbidden (id int)")
     assert "permission denied for schema public" in denied.get("error", ""), denied
-    assert "rows" in connect(cluster, "app2", "SELECT count(*) FROM board_post")
+    assert "rows" in connect(cluster, "app2", "SELECT count(*) FROM post")
 
 
 def test_app_servers_keep_their_connections_on_tls(cluster, clients):
