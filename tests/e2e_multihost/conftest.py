@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from e2e.client import Client
 from e2e.conftest import SERVER_NAME, TEST_INVENTORY_SRC, Provisioned, _write_vault
+from e2e.test_releases import revisions  # noqa: F401 - the same revisions as tests/e2e's
 from e2e.testbed.lab import Lab
 
 # Inventory hostnames of the lab's servers.
@@ -31,10 +32,19 @@ ANON_RATE = "120/min"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "last: run this test after the read-only ones")
+    config.addinivalue_line(
+        "markers", "releases: change the deployed release; run after `last` (idempotence)"
+    )
+
+
+def _order(item) -> int:
+    if item.get_closest_marker("releases") is not None:
+        return 2
+    return 1 if item.get_closest_marker("last") is not None else 0
 
 
 def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    items.sort(key=_order)  # stable: file order within each group
 
 
 @dataclass
@@ -95,6 +105,8 @@ def _write_inventory(lab: Lab, inv: Path) -> None:
         "# The API suite runs on both app servers from one client address, and the throttle\n"
         "# counters are shared now: room for both runs (test_shared_throttle uses its own).\n"
         f"app_throttle_anon_rate: {ANON_RATE}\n"
+        "# The controller stands in for a load balancer in front of the app servers.\n"
+        f"nginx_real_ip_from: [{lab.host_ip}]\n"
     )
 
 
