@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+from .playbook import DEPLOY, run_playbook
+
 PLAYBOOK = """
 - name: Size the database connections for Gunicorn
   hosts: localhost
@@ -40,32 +41,11 @@ PLAYBOOK = """
 
 
 def _run(tmp_path: Path, **extra: object) -> subprocess.CompletedProcess:
-    playbook = DEPLOY / f".sizing-test-{tmp_path.name}.yml"
-    playbook.write_text(PLAYBOOK)
-    try:
-        return subprocess.run(
-            [
-                str(Path(sys.executable).parent / "ansible-playbook"),
-                "-i",
-                "localhost,",
-                "-e",
-                json.dumps(
-                    {
-                        "app_name": "board",
-                        "sizing_out": str(tmp_path / "out"),
-                        "ansible_python_interpreter": sys.executable,
-                        **extra,
-                    }
-                ),
-                str(playbook),
-            ],
-            cwd=DEPLOY,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        playbook.unlink()
+    return run_playbook(
+        PLAYBOOK,
+        f"sizing-test-{tmp_path.name}",
+        extra={"app_name": "board", "sizing_out": str(tmp_path / "out"), **extra},
+    )
 
 
 def _limits(tmp_path: Path) -> dict:

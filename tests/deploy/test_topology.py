@@ -9,14 +9,12 @@ Three servers (a database server and two app servers) against the single-server 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BIN = Path(sys.executable).parent
+from .playbook import run_playbook
+
 CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
 
 PLAYBOOK = """
@@ -106,29 +104,14 @@ SECRETS = {
 def _derive(tmp_path: Path, hosts_yml: str) -> dict[str, dict]:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(hosts_yml)
-    playbook = DEPLOY / f".topology-test-{tmp_path.name}.yml"
-    playbook.write_text(PLAYBOOK)
-    extra = {
-        **SECRETS,
-        "out_dir": str(tmp_path),
-        "test_ca": CA,
-        "ansible_python_interpreter": sys.executable,
-    }
-    try:
-        proc = subprocess.run(
-            [
-                str(BIN / "ansible-playbook"),
-                *("-i", str(inventory), "--tags", "topology", "--skip-tags", "always"),
-                *("-e", json.dumps(extra)),
-                playbook,
-            ],
-            cwd=DEPLOY,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        playbook.unlink()
+    extra = {**SECRETS, "out_dir": str(tmp_path), "test_ca": CA}
+    proc = run_playbook(
+        PLAYBOOK,
+        f"topology-test-{tmp_path.name}",
+        str(inventory),
+        extra,
+        *("--tags", "topology", "--skip-tags", "always"),
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
 
@@ -236,26 +219,9 @@ REFUSAL = """
     ],
 )
 def test_app_role_refuses_a_remote_database_it_cannot_verify(tmp_path, settings, refused):
-    playbook = DEPLOY / f".db-tls-test-{tmp_path.name}.yml"
-    playbook.write_text(REFUSAL)
     # Every setting given: deploy/'s group_vars would derive them from an inventory's groups.
-    extra = {
-        "app_name": "board",
-        "ansible_python_interpreter": sys.executable,
-        "app_db_sslmode": "",
-        "app_db_ca_certificate": "",
-        **settings,
-    }
-    try:
-        proc = subprocess.run(
-            [str(BIN / "ansible-playbook"), "-i", "localhost,", "-e", json.dumps(extra), playbook],
-            cwd=DEPLOY,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        playbook.unlink()
+    extra = {"app_name": "board", "app_db_sslmode": "", "app_db_ca_certificate": "", **settings}
+    proc = run_playbook(REFUSAL, f"db-tls-test-{tmp_path.name}", extra=extra)
     if refused:
         assert proc.returncode != 0
         assert "not on this server: set app_db_sslmode to verify-full" in proc.stdout

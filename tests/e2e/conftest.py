@@ -22,6 +22,7 @@ check re-runs the playbook, so it must come last).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -29,7 +30,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,34 +265,35 @@ def _encrypt_vault(inv: Path, password_file: Path, values: dict[str, str]) -> No
     )
 
 
-@pytest.fixture(scope="session")
-def testbed():
+@contextlib.contextmanager
+def booted(bed, what: str):
+    """Bring a test bed (a Testbed or a Lab) up; down at the end unless E2E_KEEP=1."""
     if os.geteuid() != 0:
-        pytest.fail("the e2e test bed needs root (network namespaces, systemd-nspawn)")
-    tb = Testbed()
+        pytest.fail(f"the e2e {what} needs root (network namespaces, systemd-nspawn)")
     try:
-        tb.up()
-        yield tb
+        bed.up()
+        yield bed
     finally:
-        if os.environ.get("E2E_KEEP") == "1" and tb.workdir is not None:
-            print(f"\nE2E_KEEP=1: test server left up\n{tb.describe()}", file=sys.stderr)
+        if os.environ.get("E2E_KEEP") == "1" and bed.workdir is not None:
+            print(f"\nE2E_KEEP=1: {what} left up\n{bed.describe()}", file=sys.stderr)
         else:
-            tb.down()
+            bed.down()
 
 
-@pytest.fixture(scope="session")
-def provisioned(testbed):
-    run_dir = testbed.workdir / "ansible"
+def provision(bed, server: Testbed, write_inventory: Callable[[Path], None]) -> Provisioned:
+    """site.yml once from deploy/, with a fresh vault, as an operator runs it; fails the session
+    when it fails. `write_inventory(dir)` writes the run's inventory into dir."""
+    run_dir = bed.workdir / "ansible"
     run_dir.mkdir(mode=0o700)
     inv = run_dir / "inventory"
-    _write_test_inventory(testbed, inv)
+    write_inventory(inv)
     password_file = run_dir / "vault-password"
     values = _write_vault(inv, password_file)
-    log_dir = Path(os.environ.get("E2E_LOG_DIR", f"/var/tmp/board-e2e-logs/{testbed.name}"))
+    log_dir = Path(os.environ.get("E2E_LOG_DIR", f"/var/tmp/board-e2e-logs/{bed.name}"))
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("*.log"):
         old.unlink()
-    prov = Provisioned(testbed, inv, password_file, values, log_dir)
+    prov = Provisioned(server, inv, password_file, values, log_dir)
     run = prov.run_playbook("site")
     if run.returncode != 0:
         pytest.fail(
@@ -300,6 +302,17 @@ def provisioned(testbed):
             pytrace=False,
         )
     return prov
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    with booted(Testbed(), "test server") as tb:
+        yield tb
+
+
+@pytest.fixture(scope="session")
+def provisioned(testbed):
+    return provision(testbed, testbed, lambda inv: _write_test_inventory(testbed, inv))
 
 
 # Module scope: test_tls_scan.py renews the certificate, so each module fetches the current one.

@@ -12,15 +12,13 @@ both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab up 
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from e2e.client import Client
-from e2e.conftest import SERVER_NAME, TEST_INVENTORY_SRC, Provisioned, _write_vault
+from e2e.conftest import SERVER_NAME, TEST_INVENTORY_SRC, Provisioned, booted, provision
 from e2e.test_releases import revisions  # noqa: F401 - the same revisions as tests/e2e's
 from e2e.testbed.lab import Lab
 
@@ -112,40 +110,14 @@ def _write_inventory(lab: Lab, inv: Path) -> None:
 
 @pytest.fixture(scope="session")
 def lab():
-    if os.geteuid() != 0:
-        pytest.fail("the e2e lab needs root (network namespaces, systemd-nspawn)")
-    lab = Lab()
-    try:
-        lab.up()
-        yield lab
-    finally:
-        if os.environ.get("E2E_KEEP") == "1" and lab.workdir is not None:
-            print(f"\nE2E_KEEP=1: lab left up\n{lab.describe()}", file=sys.stderr)
-        else:
-            lab.down()
+    with booted(Lab(), "lab") as bed:
+        yield bed
 
 
 @pytest.fixture(scope="session")
 def cluster(lab) -> Cluster:
-    run_dir = lab.workdir / "ansible"
-    run_dir.mkdir(mode=0o700)
-    inv = run_dir / "inventory"
-    _write_inventory(lab, inv)
-    password_file = run_dir / "vault-password"
-    values = _write_vault(inv, password_file)
-    log_dir = Path(os.environ.get("E2E_LOG_DIR", f"/var/tmp/board-e2e-logs/{lab.name}"))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    for old in log_dir.glob("*.log"):
-        old.unlink()
-    prov = Provisioned(lab.servers["db"], inv, password_file, values, log_dir)
-    run = prov.run_playbook("site")
-    if run.returncode != 0:
-        pytest.fail(
-            f"ansible-playbook failed (rc={run.returncode}); full log: {run.log_path}\n"
-            + run.tail(),
-            pytrace=False,
-        )
-    return Cluster(lab, prov)
+    # Provisioned runs its commands on the database server; Cluster reaches the others.
+    return Cluster(lab, provision(lab, lab.servers["db"], lambda inv: _write_inventory(lab, inv)))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,32 @@
+"""Run a test's own playbook with ansible-playbook from deploy/, so deploy/'s group_vars, roles
+and ansible.cfg apply to it as to the real playbooks; the file is removed afterwards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+BIN = Path(sys.executable).parent
+
+
+def run_playbook(
+    text: str, name: str, inventory: str = "localhost,", extra: dict | None = None, *args: str
+) -> subprocess.CompletedProcess:
+    """ansible-playbook over `text` (written as deploy/.<name>.yml) with extra vars `extra`."""
+    playbook = DEPLOY / f".{name}.yml"
+    playbook.write_text(text)
+    extra = {"ansible_python_interpreter": sys.executable, **(extra or {})}
+    try:
+        return subprocess.run(
+            [str(BIN / "ansible-playbook"), "-i", inventory, *args, "-e", json.dumps(extra)]
+            + [str(playbook)],
+            cwd=DEPLOY,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        playbook.unlink()
