@@ -18,7 +18,15 @@ from pathlib import Path
 
 import pytest
 from e2e.client import Client
-from e2e.conftest import SERVER_NAME, TEST_INVENTORY_SRC, Provisioned, booted, provision
+from e2e.conftest import (  # noqa: F401 - the same markers and test order as tests/e2e
+    SERVER_NAME,
+    TEST_INVENTORY_SRC,
+    Provisioned,
+    booted,
+    provision,
+    pytest_collection_modifyitems,
+    pytest_configure,
+)
 from e2e.test_releases import revisions  # noqa: F401 - the same revisions as tests/e2e's
 from e2e.testbed.lab import Lab
 
@@ -26,23 +34,6 @@ from e2e.testbed.lab import Lab
 INVENTORY_HOSTS = {"db": "board-db", "app1": "board-app1", "app2": "board-app2"}
 APP_SERVERS = ("app1", "app2")
 ANON_RATE = "120/min"
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "last: run this test after the read-only ones")
-    config.addinivalue_line(
-        "markers", "releases: change the deployed release; run after `last` (idempotence)"
-    )
-
-
-def _order(item) -> int:
-    if item.get_closest_marker("releases") is not None:
-        return 2
-    return 1 if item.get_closest_marker("last") is not None else 0
-
-
-def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=_order)  # stable: file order within each group
 
 
 @dataclass
