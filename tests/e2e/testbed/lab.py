@@ -21,8 +21,6 @@ names and IPs) and ``inventory.yml`` (``board_servers`` with ``db_servers`` and
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +30,7 @@ from .commands import log
 from .host_tools import ensure_host_packages
 from .processes import terminate
 from .rootfs import rootfs_tarball
-from .server import Testbed
+from .server import Testbed, read_instance_name, read_subnet_prefix
 
 # role -> last octet; the order is the bring-up order
 ROLES = {"db": 11, "app1": 12, "app2": 13}
@@ -76,13 +74,9 @@ class LabServer(Testbed):
 
 class Lab:
     def __init__(self, name: str | None = None, subnet_prefix: str | None = None):
-        self.name = name or os.environ.get("TESTBED_LAB_NAME", "boardlab")
         # room for "-app2" within a test bed's name
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,25}", self.name):
-            raise ValueError(f"bad TESTBED_LAB_NAME {self.name!r}")
-        prefix = subnet_prefix or os.environ.get("TESTBED_LAB_SUBNET_PREFIX", "10.231.40")
-        if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", prefix):
-            raise ValueError(f"bad TESTBED_LAB_SUBNET_PREFIX {prefix!r}")
+        self.name = read_instance_name(name, "TESTBED_LAB_NAME", "boardlab", max_len=26)
+        prefix = read_subnet_prefix(subnet_prefix, "TESTBED_LAB_SUBNET_PREFIX", "10.231.40")
         self.netns = f"tb-{self.name}"
         self.bridge = network.bridge_name(self.name)
         self.veth_host, self.veth_lab = network.veth_names(self.name)

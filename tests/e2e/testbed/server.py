@@ -35,15 +35,26 @@ class _InWorkdir:
         return tb._wd / self.name
 
 
+def read_instance_name(given: str | None, env: str, default: str, max_len: int = 31) -> str:
+    """The instance name: `given`, else $env, else `default`; lower-case letters, digits, '-'."""
+    name = given or os.environ.get(env, default)
+    if not re.fullmatch(rf"[a-z0-9][a-z0-9-]{{0,{max_len - 1}}}", name):
+        raise ValueError(f"bad {env} {name!r}")
+    return name
+
+
+def read_subnet_prefix(given: str | None, env: str, default: str) -> str:
+    """The first three octets of the instance's subnet: `given`, else $env, else `default`."""
+    prefix = given or os.environ.get(env, default)
+    if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", prefix):
+        raise ValueError(f"bad {env} {prefix!r}")
+    return prefix
+
+
 class Testbed:
     def __init__(self, name: str | None = None, subnet_prefix: str | None = None):
-        self.name = name or os.environ.get("TESTBED_NAME", "boardtest")
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", self.name):
-            raise ValueError(f"bad TESTBED_NAME {self.name!r}")
-        prefix = subnet_prefix or os.environ.get("TESTBED_SUBNET_PREFIX", "10.231.7")
-        if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", prefix):
-            raise ValueError(f"bad TESTBED_SUBNET_PREFIX {prefix!r}")
-        self._set_prefix(prefix)
+        self.name = read_instance_name(name, "TESTBED_NAME", "boardtest")
+        self._set_prefix(read_subnet_prefix(subnet_prefix, "TESTBED_SUBNET_PREFIX", "10.231.7"))
         self.netns = f"tb-{self.name}"
         self.veth_host, self.veth_guest = network.veth_names(self.name)
         self.state_file = state.path(self.name)
