@@ -94,6 +94,8 @@ def test_playbooks_refuse_an_inventory_without_the_groups(tmp_path, playbook, ho
     assert run.returncode != 0, output[-3000:]
     assert "must group the servers by job" in output, output[-3000:]
     assert "db_servers" in output and "app_servers" in output
+    # An operator with a managed database learns it is not supported, not just "group by job".
+    assert "external managed PostgreSQL (no db_servers) is not supported yet" in output
     # Refused before any server was contacted.
     assert "UNREACHABLE" not in output, output[-3000:]
     assert "Gathering Facts" not in output, output[-3000:]
