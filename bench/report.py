@@ -47,11 +47,15 @@ def table(results: dict) -> str:
         f"{c['value']:.2f} | {goals['6_connections']} |"
     )
     m = results["7_worker_models"]
-    models = ", ".join(
-        f"{x['worker_class']} {x['workers']}x{x['threads']} {x['rps']:.0f}" for x in m["models"]
+    pairs = ", ".join(
+        f"{x['model']} {x['ratio_median']:.2f} ({x['ratio_min']:.2f}-{x['ratio_max']:.2f}, "
+        f"{x['wins']}/{x['pairs']} wins)"
+        for x in m["against_production"]
     )
+    faster = ", ".join(m["faster_than_production"]) or "none"
     lines.append(
-        f"| 7 | Worker models, list req/s | {models} | best: {m['best']} | {m['value']:.2f} | "
+        f"| 7 | Worker models: req/s over production's in the same repetition | {pairs} | "
+        f"{m['production']}; best median: {m['best']} | {faster} faster | "
         f"{goals['7_worker_models']} |"
     )
     t = results["8_tail"]
@@ -72,7 +76,8 @@ def table(results: dict) -> str:
     lines.append("")
     lines.append(
         f"{meta['rows']} posts, {meta['comments']} comments, {meta['tag_links']} tag links; "
-        f"medians of {meta['reps']} interleaved runs of {meta['duration_s']:g} s; "
+        f"medians of {meta['reps']} interleaved runs of {meta['duration_s']:g} s "
+        f"({meta['model_reps']} of {meta['model_duration_s']:g} s for the worker models); "
         f"wrk {meta['wrk']}; "
         f"{results['stack']['gunicorn']} on {results['stack']['cpus']} CPUs. {meta['note']}."
     )

@@ -58,6 +58,8 @@ def bench(tmp_path_factory, workdir):
         "BENCH_MEMORY_REQUESTS": "300",
         "BENCH_QUERY_REQUESTS": "10",
         "BENCH_WORKER_MODELS": "sync:2:1",
+        "BENCH_MODEL_REPS": "2",
+        "BENCH_MODEL_DURATION": "1",
         "BENCH_OUT": str(out),
         "BENCH_WORKDIR": str(work),
     }
@@ -94,6 +96,9 @@ def test_every_figure_is_a_number(bench):
     assert results["5_writes"]["a"]["rps"] > 0, "no post was created"
     assert results["9_memory"]["requests"] >= 300
     assert all(r > 0 for r in results["9_memory"]["rss_after_kib"])
+    # Figure 7 pairs every other model with production in each of its repetitions.
+    (pair,) = results["7_worker_models"]["against_production"]
+    assert pair["model"] == "sync 2x1" and pair["pairs"] == 2 and pair["ratio_median"] > 0
 
 
 def test_reads_answered_without_errors(bench):
