@@ -85,12 +85,12 @@ test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	# No Django in this process (so its ini key is unknown: not an error); -rP prints the figures
 	# passed tests report (load counts, sandbox exposure, the deploy log).
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP --durations=12 tests/e2e
 
 test-e2e-multihost: $(VENV)/.dev-installed ## Provision a database server and two app servers, probe them.
 	# Three systemd test hosts on one private network (tests/e2e/testbed/lab.py). pytest puts
 	# tests/ on the path (it has no __init__.py): the suite imports tests/e2e's helpers and API tests.
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/e2e_multihost
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP --durations=12 tests/e2e_multihost
 
 test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.
 	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.

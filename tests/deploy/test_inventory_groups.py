@@ -94,8 +94,66 @@ def test_playbooks_refuse_an_inventory_without_the_groups(tmp_path, playbook, ho
     assert run.returncode != 0, output[-3000:]
     assert "must group the servers by job" in output, output[-3000:]
     assert "db_servers" in output and "app_servers" in output
-    # An operator with a managed database learns it is not supported, not just "group by job".
-    assert "external managed PostgreSQL (no db_servers) is not supported yet" in output
+    # An operator with a managed database learns what to set, not just "group by job".
+    external = "external managed PostgreSQL, leave out db_servers and set board_db_external_host"
+    assert external in output
     # Refused before any server was contacted.
+    assert "UNREACHABLE" not in output, output[-3000:]
+    assert "Gathering Facts" not in output, output[-3000:]
+
+
+CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
+
+
+def _external(db_vars: str, with_db_server: bool = False) -> str:
+    db = (
+        "    db_servers:\n      hosts:\n        db-1:\n          ansible_host: 192.0.2.30\n"
+        if with_db_server
+        else ""
+    )
+    return (
+        "---\nboard_servers:\n"
+        f"  vars:\n{db_vars}"
+        "  children:\n" + db + "    app_servers:\n      hosts:\n"
+        "        app-1:\n          ansible_host: 192.0.2.21\n"
+    )
+
+
+CA_VARS = "    board_db_external_ca_certificate: |\n" + "".join(
+    f"      {line}\n" for line in CA.splitlines()
+)
+
+
+@pytest.mark.parametrize(
+    ("db_vars", "with_db_server", "refusal"),
+    [
+        # A host name: the Gunicorn sandbox needs the addresses it answers from.
+        (
+            "    board_db_external_host: db.provider.example\n" + CA_VARS,
+            False,
+            "board_db_external_networks: the addresses or CIDRs it answers from",
+        ),
+        # No CA: verify-full has nothing to check the provider's certificate against.
+        (
+            "    board_db_external_host: 192.0.2.40\n",
+            False,
+            "needs board_db_external_ca_certificate",
+        ),
+        # Both a database server and an external database: which one would the app use?
+        (
+            "    board_db_external_host: 192.0.2.40\n" + CA_VARS,
+            True,
+            "and an external database (board_db_external_host=192.0.2.40): keep one of them",
+        ),
+    ],
+    ids=["host-name-without-networks", "no-ca", "both"],
+)
+def test_playbooks_refuse_an_external_database_they_cannot_reach_safely(
+    tmp_path, db_vars, with_db_server, refusal
+):
+    run = _run_playbook("site.yml", _external(db_vars, with_db_server), tmp_path)
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, output[-3000:]
+    assert refusal in output, output[-3000:]
     assert "UNREACHABLE" not in output, output[-3000:]
     assert "Gathering Facts" not in output, output[-3000:]

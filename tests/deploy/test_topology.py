@@ -26,6 +26,7 @@ PLAYBOOK = """
   roles:
     - postgresql
     - app
+    - release
   tasks:
     # What site.yml's pre_tasks publish, and the CA the postgresql role publishes.
     - name: Publish each app server's connection need
@@ -37,14 +38,15 @@ PLAYBOOK = """
       tags: [topology]
       ansible.builtin.set_fact:
         postgresql_tls_ca_certificate: "{{ test_ca }}"
-      when: inventory_hostname in groups['db_servers'] and postgresql_tls_managed | bool
+      when: >-
+        inventory_hostname in groups['db_servers'] | default([]) and postgresql_tls_managed | bool
     - name: Render pg_hba.conf on the database server
       tags: [topology]
       ansible.builtin.template:
         src: roles/postgresql/templates/pg_hba.conf.j2
         dest: "{{ out_dir }}/{{ inventory_hostname }}.pg_hba.conf"
         mode: "0600"
-      when: inventory_hostname in groups['db_servers']
+      when: inventory_hostname in groups['db_servers'] | default([])
     - name: Write the derived settings down
       tags: [topology]
       ansible.builtin.copy:
@@ -63,6 +65,10 @@ PLAYBOOK = """
           'supplementary_groups': app_service_supplementary_groups,
           'ip_allow': app_service_ip_allow,
           'after': app_service_after,
+          'max_connections': app_db_max_connections,
+          'release_db_host': release_db_host,
+          'release_dump_owner': release_dump_owner,
+          'external_admin_user': postgresql_external_admin_user,
           } | to_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
@@ -91,6 +97,23 @@ board_servers:
     app_servers:
       hosts:
         solo:
+"""
+
+# An external managed PostgreSQL: no db_servers, the provider's address, port, CA and networks.
+EXTERNAL = """
+board_servers:
+  vars:
+    ansible_connection: local
+    board_db_external_host: db.provider.example
+    board_db_external_port: 25060
+    board_db_external_networks: [10.20.0.0/24]
+    board_db_external_ca_certificate: "{{ test_ca }}"
+    board_db_external_admin_user: provider_admin
+  children:
+    app_servers:
+      hosts:
+        app1: {ansible_host: 10.0.0.11}
+        app2: {ansible_host: 10.0.0.12}
 """
 
 SECRETS = {
@@ -130,6 +153,11 @@ def three(tmp_path_factory) -> tuple[dict[str, dict], Path]:
 def one(tmp_path_factory) -> tuple[dict[str, dict], Path]:
     out = tmp_path_factory.mktemp("one")
     return _derive(out, ONE_SERVER), out
+
+
+@pytest.fixture(scope="module")
+def external(tmp_path_factory) -> dict[str, dict]:
+    return _derive(tmp_path_factory.mktemp("external"), EXTERNAL)
 
 
 def test_pg_hba_gets_one_tls_scram_line_per_app_server_and_nothing_else(three, one):
@@ -227,3 +255,28 @@ def test_app_role_refuses_a_remote_database_it_cannot_verify(tmp_path, settings,
         assert "not on this server: set app_db_sslmode to verify-full" in proc.stdout
     else:
         assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_app_servers_reach_an_external_database_with_verify_full_against_its_ca(external, three):
+    assert set(external) == {"app1", "app2"}
+    for host in ("app1", "app2"):
+        app = external[host]
+        for url in (app["database_url"], app["owner_database_url"]):
+            assert "@db.provider.example:25060/board?sslmode=verify-full&sslrootcert=" in url
+        assert app["ca_certificate"] == CA
+        # The sandbox allows the provider's networks (a host name is no address for systemd).
+        assert app["ip_allow"] == ["localhost", "10.20.0.0/24"]
+        assert "postgresql.service" not in app["after"]
+        # No Redis host: the throttles count in the shared database.
+        assert app["redis_url"] == "" and app["supplementary_groups"] == []
+        # The provider's max_connections is not ours to check against; the runtime limit is
+        # still the sum of both servers' needs.
+        assert app["max_connections"] == ""
+        assert app["runtime_conn_limit"] == 2 * app["needed_here"]
+        assert app["external_admin_user"] == "provider_admin"
+        # Dumps are taken from the first app server and belong to root there.
+        assert app["release_db_host"] == "app1"
+        assert app["release_dump_owner"] == "root"
+    assert three[0]["app1"]["release_db_host"] == "db1"
+    assert three[0]["app1"]["release_dump_owner"] == "postgres"
+    assert three[0]["app1"]["external_admin_user"] == ""

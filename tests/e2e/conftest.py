@@ -55,9 +55,14 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "releases: change the deployed release; run after `last` (idempotence)"
     )
+    config.addinivalue_line(
+        "markers", "external_db: move the app servers to another database; run after everything"
+    )
 
 
 def _order(item) -> int:
+    if item.get_closest_marker("external_db") is not None:
+        return 3
     if item.get_closest_marker("releases") is not None:
         return 2
     return 1 if item.get_closest_marker("last") is not None else 0
