@@ -16,8 +16,9 @@ def client(request, clients):
     return clients[request.param]
 
 
-def test_a_post_written_on_one_app_server_is_read_and_deleted_on_the_other(clients):
-    one, other = clients["app1"], clients["app2"]
+def write_on_one_read_on_the_other(one, other, title: str) -> tuple[int, str]:
+    """Register on one app server, take a token on the other, post on the first and read the post
+    on the second. Returns the post's id and the access token."""
     username, password = f"mh_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     reg = one.request(
         "/api/v1/auth/register/",
@@ -37,12 +38,18 @@ def test_a_post_written_on_one_app_server_is_read_and_deleted_on_the_other(clien
         "/api/v1/posts/",
         method="POST",
         token=access,
-        json_body={"title": "Written on app1", "content": "Read on app2."},
+        json_body={"title": title, "content": "Written on one app server, read on the other."},
     )
     assert post.status == 201, post.body
     post_id = post.json()["id"]
     seen = other.request(f"/api/v1/posts/{post_id}/")
-    assert seen.status == 200 and seen.json()["title"] == "Written on app1", seen.body
+    assert seen.status == 200 and seen.json()["title"] == title, seen.body
+    return post_id, access
+
+
+def test_a_post_written_on_one_app_server_is_read_and_deleted_on_the_other(clients):
+    one, other = clients["app1"], clients["app2"]
+    post_id, access = write_on_one_read_on_the_other(one, other, "Written on app1")
     deleted = other.request(f"/api/v1/posts/{post_id}/", method="DELETE", token=access)
     assert deleted.status == 204, deleted.body
     assert one.request(f"/api/v1/posts/{post_id}/").status == 404

@@ -22,6 +22,7 @@ from e2e.conftest import _encrypt_vault
 from e2e.test_releases import _deploy_args, _prebuild
 
 from .conftest import APP_SERVERS, INVENTORY_HOSTS
+from .test_api_on_both_app_servers import write_on_one_read_on_the_other
 from .test_database_server import connect
 from .test_rolling_releases import served
 
@@ -190,27 +191,7 @@ def test_both_app_servers_serve_from_the_external_database_over_verified_tls(
     for role in APP_SERVERS:
         assert clients[role].request("/readyz").status == 200
     # A post written on one app server is read on the other, and lives in the provider's database.
-    one, other = clients["app1"], clients["app2"]
-    username, password = f"ext_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    reg = one.request(
-        "/api/v1/auth/register/",
-        method="POST",
-        json_body={"username": username, "password": password, "email": f"{username}@example.com"},
-    )
-    assert reg.status == 201, reg.body
-    tok = other.request(
-        "/api/v1/auth/token/", method="POST", json_body={"username": username, "password": password}
-    )
-    assert tok.status == 200, tok.body
-    post = one.request(
-        "/api/v1/posts/",
-        method="POST",
-        token=tok.json()["access"],
-        json_body={"title": "On the provider", "content": "Written on app1."},
-    )
-    assert post.status == 201, post.body
-    seen = other.request(f"/api/v1/posts/{post.json()['id']}/")
-    assert seen.status == 200 and seen.json()["title"] == "On the provider", seen.body
+    write_on_one_read_on_the_other(clients["app1"], clients["app2"], "On the provider")
     assert (
         provider_sql(
             cluster, "SELECT count(*) FROM post WHERE title = 'On the provider';", db="board"
