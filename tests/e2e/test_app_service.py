@@ -20,15 +20,21 @@ SOCKET = role_default("app", "app_gunicorn_socket_path")
 MAX_EXPOSURE = 2.0
 
 
+def _socket_get(path: str) -> str:
+    """Python source of `get()`: GET `path` from Gunicorn's socket, the whole response as text."""
+    return f"""
+import socket
+def get():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect({SOCKET!r})
+    s.sendall(b"GET {path} HTTP/1.0\\r\\nHost: board.test\\r\\n\\r\\n")
+    return b"".join(iter(lambda: s.recv(65536), b"")).decode()
+"""
+
+
 def get_over_socket(path: str) -> str:
     """Shell command: GET `path` from Gunicorn's socket with python3 (the server has no curl)."""
-    code = (
-        "import socket; s = socket.socket(socket.AF_UNIX); "
-        f"s.connect('{SOCKET}'); "
-        f"s.sendall(b'GET {path} HTTP/1.0\\r\\nHost: board.test\\r\\n\\r\\n'); "
-        "print(b''.join(iter(lambda: s.recv(65536), b'')).decode())"
-    )
-    return f'python3 -c "{code}"'
+    return f"python3 -c {shlex.quote(_socket_get(path) + 'print(get())')}"
 
 
 def test_env_file_is_root_only(provisioned):
@@ -119,20 +125,19 @@ def test_unit_sandbox_settings(provisioned, setting, expected):
 
 # GET /healthz from Gunicorn's socket every 0.2 s, one status line (or error) per probe, until
 # the SSH session ends.
-PROBE_LOOP = f"""
-import socket, time
+PROBE_LOOP = (
+    _socket_get("/healthz")
+    + """
+import time
+socket.setdefaulttimeout(30)
 while True:
     try:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(30)
-        s.connect({SOCKET!r})
-        s.sendall(b"GET /healthz HTTP/1.0\\r\\nHost: board.test\\r\\n\\r\\n")
-        print(b"".join(iter(lambda: s.recv(65536), b"")).decode().split("\\r\\n", 1)[0])
-        s.close()
+        print(get().split("\\r\\n", 1)[0])
     except OSError as exc:
         print("error:", exc)
     time.sleep(0.2)
 """
+)
 
 
 def _run_site(provisioned, label: str, build_repo: str, revision: str) -> str:
