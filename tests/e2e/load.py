@@ -5,6 +5,11 @@ certificate verified against the site's own CA file), each on a new connection s
 crosses nginx's accept path. It runs for at least `min_seconds`, then stops when told to,
 or after `max_seconds` or `max_requests`, whichever comes first. Every exception and every
 non-2xx answer counts as an error.
+
+With `rate` (requests per second, all threads together) the threads pace themselves instead of
+sending as fast as they can. The load is there to catch a request that fails while a release
+switches, not to measure capacity: unpaced, new TLS connections take most of the two cores the
+playbook under test needs, and every deploy under load runs twice as long.
 """
 
 from __future__ import annotations
@@ -60,12 +65,15 @@ class HttpsLoad:
         max_seconds: float = 60.0,
         max_requests: int = 200_000,
         timeout: float = 10.0,
+        rate: float | None = None,
     ):
         self.ip, self.server_name, self.paths = ip, server_name, paths
         self.context = ssl.create_default_context(cafile=cacert)
         self.threads, self.max_requests = threads, max_requests
         self.min_seconds, self.max_seconds = min_seconds, max_seconds
         self.timeout = timeout
+        # Seconds between one thread's requests (each thread starts its share of `rate`).
+        self.interval = threads / rate if rate else 0.0
         self.result = LoadResult()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -87,10 +95,18 @@ class HttpsLoad:
     def _run(self, index: int) -> None:
         deadline = self._started + self.max_seconds
         n = index
+        # Threads start spread over one interval, so a paced load is even, not in bursts.
+        next_send = self._started + self.interval * index / self.threads
         while not self._stop.is_set() and time.monotonic() < deadline:
             with self._lock:
                 if self.result.requests >= self.max_requests:
                     return
+            if self.interval:
+                # A thread that fell behind (a slow answer) sends once at once, then keeps
+                # its pace again: it never catches up in a burst.
+                if self._stop.wait(max(0.0, next_send - time.monotonic())):
+                    return
+                next_send = max(next_send, time.monotonic() - self.interval) + self.interval
             path = self.paths[n % len(self.paths)]
             n += 1
             conn = _Connection(self.ip, self.server_name, self.context, self.timeout)

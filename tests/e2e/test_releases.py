@@ -132,6 +132,7 @@ def _load(provisioned, cacert) -> HttpsLoad:
         provisioned.server_name,
         str(cacert),
         threads=3,
+        rate=100,  # a request every 10 ms: a gap of 10 ms or more in a switch meets one
         min_seconds=20,
         max_seconds=300,
         # A request is an error when it fails, not when a busy machine is slow: the deploy's

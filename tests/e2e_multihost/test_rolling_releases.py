@@ -90,6 +90,7 @@ def _loads(clients) -> list[HttpsLoad]:
             c.server_name,
             str(c.cacert),
             threads=2,
+            rate=50,  # per app server: 100 a second in all, as on one server
             min_seconds=20,
             max_seconds=400,
             timeout=30,
