@@ -236,3 +236,9 @@ def test_no_ansible_temporary_directory_warning(provisioned):
     """Every step that runs as another user found a temporary directory it can use."""
     assert "Unable to use" not in provisioned.first_run.stdout
     assert "as temporary directory" not in provisioned.first_run.stdout
+
+
+def test_facts_are_gathered_once_per_host_and_run(provisioned):
+    """site.yml's release play reuses the facts its provision play gathered (gathering = smart
+    in ansible.cfg) instead of asking the host again."""
+    assert provisioned.first_run.stdout.count("TASK [Gathering Facts]") == 1
