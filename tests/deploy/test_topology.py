@@ -9,11 +9,12 @@ Three servers (a database server and two app servers) against the single-server 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from .playbook import run_playbook
+from .playbook import DEPLOY, run_playbook
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
 
@@ -280,3 +281,24 @@ def test_app_servers_reach_an_external_database_with_verify_full_against_its_ca(
     assert three[0]["app1"]["release_db_host"] == "db1"
     assert three[0]["app1"]["release_dump_owner"] == "postgres"
     assert three[0]["app1"]["external_admin_user"] == ""
+
+
+PRODUCTION_GROUP_VARS = DEPLOY / "inventories" / "production" / "group_vars"
+
+
+@pytest.fixture(scope="module")
+def three_with_production_group_vars(tmp_path_factory) -> dict[str, dict]:
+    """The three-server layout with the group_vars users copy from inventories/production."""
+    out = tmp_path_factory.mktemp("production")
+    shutil.copytree(
+        PRODUCTION_GROUP_VARS, out / "group_vars", ignore=shutil.ignore_patterns("vault*")
+    )
+    return _derive(out, THREE_SERVERS)
+
+
+def test_shipped_production_settings_keep_the_database_reachable_from_app_servers(
+    three_with_production_group_vars, three
+):
+    db = three_with_production_group_vars["db1"]
+    assert db["listen_addresses"] == three[0]["db1"]["listen_addresses"] == "localhost, 10.0.0.5"
+    assert db["network_clients"] == ["10.0.0.11", "10.0.0.12"]
