@@ -1,12 +1,56 @@
-"""DRF's exception handler, plus Django's ValidationError (raised by models and services) as 400."""
+"""DRF's exception handler, plus Django's ValidationError (raised by models and services) as 400,
+and a database that is down as a JSON 503 with Retry-After (not a 500)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from core.metrics import record_degraded
+
+# A connection that cannot be made or was lost; IntegrityError, DataError and the like are bugs
+# or bad input, not an outage, and stay 500s (or 400s where a serializer catches them).
+DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
+# How long a client should wait before retrying: about what a restart of PostgreSQL takes.
+DATABASE_RETRY_AFTER_SECONDS = 10
+DATABASE_DOWN_DETAIL = "The service is temporarily unavailable. Try again later."
+
+
+def database_unavailable(request) -> JsonResponse:
+    """The answer to any request that found the database down (Django views, middleware)."""
+    record_degraded(request, "database")
+    response = JsonResponse({"detail": DATABASE_DOWN_DETAIL}, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, DATABASE_DOWN_ERRORS):
+        set_rollback()
+        record_degraded(context["request"], "database")
+        return Response(
+            {"detail": DATABASE_DOWN_DETAIL},
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     return exception_handler(exc, context)
+
+
+class DatabaseUnavailableMiddleware:
+    """The same 503 for views outside DRF (the admin, the schema) when the database is down."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_DOWN_ERRORS):
+            return database_unavailable(request)
+        return None

@@ -6,14 +6,50 @@ window is a sorted set of request times updated in one MULTI/EXEC transaction (d
 entries, add this request, count), so of any number of concurrent requests exactly the first N
 in the window pass; a refused request takes its entry out again. Other caches (the database
 cache of `make run`) keep DRF's own logic.
+
+A cache that is down fails open: the request is served unthrottled (nginx's limit_req still
+limits each client), counted in board_degraded_requests_total{dependency="cache"}, and logged at
+most once per worker per CACHE_DOWN_LOG_INTERVAL seconds, not once per request.
 """
 
+import logging
 import math
+import threading
+import time
 import uuid
 
 from django.core.cache.backends.redis import RedisCache
+from django.db import DatabaseError
 from django.utils.connection import ConnectionProxy
+from redis.exceptions import RedisError
 from rest_framework import throttling
+
+from core.metrics import THROTTLED, record_degraded
+
+logger = logging.getLogger("board.throttling")
+
+# What a cache that is down raises: redis-py's errors (refused, timed out, authentication), the
+# operating system's (a missing socket file), the database cache's.
+CACHE_ERRORS = (RedisError, OSError, DatabaseError)
+CACHE_DOWN_LOG_INTERVAL = 60.0
+_log_lock = threading.Lock()
+_last_logged = -math.inf
+
+
+def _log_cache_down(exc: Exception) -> None:
+    global _last_logged
+    with _log_lock:
+        now = time.monotonic()
+        if now - _last_logged < CACHE_DOWN_LOG_INTERVAL:
+            return
+        _last_logged = now
+    logger.warning(
+        "The throttle cache is unavailable (%s: %s); requests are served unthrottled. "
+        "Logged at most once every %.0f s per worker.",
+        exc.__class__.__name__,
+        exc,
+        CACHE_DOWN_LOG_INTERVAL,
+    )
 
 
 def _backend(cache):
@@ -32,6 +68,17 @@ class AtomicRedisWindow(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        try:
+            allowed = self._allow(request, view)
+        except CACHE_ERRORS as exc:
+            _log_cache_down(exc)
+            record_degraded(request, "cache")
+            return True
+        if not allowed:
+            THROTTLED.labels(scope=self.scope).inc()
+        return allowed
+
+    def _allow(self, request, view):
         backend = _backend(self.cache)
         if not isinstance(backend, RedisCache):
             return super().allow_request(request, view)

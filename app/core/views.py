@@ -1,12 +1,17 @@
 """Liveness and readiness probes, and JSON error pages for the whole site."""
 
+import sys
+
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.urls import is_valid_path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+
+from core.exceptions import DATABASE_DOWN_ERRORS, database_unavailable
 
 
 @never_cache
@@ -22,25 +27,47 @@ def healthz(request):
 @never_cache
 @require_safe
 def readyz(request):
-    """Ready for traffic: the database answers and every migration is applied."""
+    """Ready for traffic, dependency by dependency.
+
+    The database must answer and every migration be applied, else 503 (a load balancer takes
+    this server out, a deploy stops). A cache that is down only makes the throttle fail open
+    (core/throttling.py): the API still serves, so the answer is 200 with status "degraded": a
+    shared Redis outage must not take every app server out of the load balancer at once.
+    """
+    checks, body = {}, {}
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        checks["database"] = "ok"
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except DatabaseError as exc:
-        return JsonResponse(
-            {"status": "unavailable", "reason": f"database error: {exc.__class__.__name__}"},
-            status=503,
-        )
-    if pending:
-        names = [f"{migration.app_label}.{migration.name}" for migration, _ in pending]
-        return JsonResponse(
-            {"status": "unavailable", "reason": "unapplied migrations", "migrations": names},
-            status=503,
-        )
-    return JsonResponse({"status": "ready"})
+        checks["database"] = checks.get("database", "unavailable")
+        checks["migrations"] = "unknown"
+        body["reason"] = f"database error: {exc.__class__.__name__}"
+    else:
+        checks["migrations"] = "pending" if pending else "ok"
+        if pending:
+            body["reason"] = "unapplied migrations"
+            body["pending_migrations"] = [f"{m.app_label}.{m.name}" for m, _ in pending]
+    checks["cache"] = _cache_check()
+    if checks["database"] != "ok" or checks["migrations"] != "ok":
+        status, code = "unavailable", 503
+    elif checks["cache"] != "ok":
+        status, code = "degraded", 200
+    else:
+        status, code = "ready", 200
+    return JsonResponse({"status": status, "checks": checks, **body}, status=code)
+
+
+def _cache_check() -> str:
+    """Round trip to the shared cache (Redis in production) that holds the throttle counters."""
+    try:
+        cache.get("readyz-probe")
+    except Exception:  # noqa: BLE001 - any failure of the cache is its outage, reported as such
+        return "unavailable"
+    return "ok"
 
 
 def _error(status: int, detail: str):
@@ -67,4 +94,7 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # A database outage inside a middleware (before any view) lands here, not in a view's handler.
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN_ERRORS):
+        return database_unavailable(request)
     return _error(500, "Internal server error.")

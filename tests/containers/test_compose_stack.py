@@ -202,7 +202,8 @@ def test_app_runs_read_only_without_capabilities_as_the_runtime_role(stack):
 
 def test_readyz_and_healthz_through_nginx(stack, https, revision):
     r, body = https("GET", "/readyz")
-    assert (r.status, body) == (200, {"status": "ready"})
+    checks = {"database": "ok", "migrations": "ok", "cache": "ok"}
+    assert (r.status, body) == (200, {"status": "ready", "checks": checks})
     r, _ = https("GET", "/healthz")
     assert r.status == 200
     assert r.getheader("X-App-Revision") == revision

@@ -21,7 +21,10 @@ def test_probes_answer_over_https(client):
     assert health.header("x-app-revision") not in (None, "", "dev")
     ready = client.request("/readyz")
     assert ready.status == 200, ready.body
-    assert ready.json() == {"status": "ready"}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "cache": "ok"},
+    }
 
 
 def test_security_headers_and_request_id(client):

@@ -1,5 +1,6 @@
 """Production settings: no secret defaults, and Django's deploy checks come out clean."""
 
+import json
 import os
 import subprocess
 import sys
@@ -167,4 +168,8 @@ def test_readyz_is_503_json_while_the_database_is_down():
     assert result.returncode == 0, result.stderr
     status, body = result.stdout.strip().splitlines()[-1].split(" ", 1)
     assert status == "503"
-    assert body == '{"status": "unavailable", "reason": "database error: OperationalError"}'
+    assert json.loads(body) == {
+        "status": "unavailable",
+        "checks": {"database": "unavailable", "migrations": "unknown", "cache": "unavailable"},
+        "reason": "database error: OperationalError",
+    }

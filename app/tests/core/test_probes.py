@@ -16,7 +16,10 @@ def test_healthz_touches_no_database(client, settings):
 def test_readyz_is_200_when_migrated(client):
     response = client.get(reverse("readyz"))
     assert response.status_code == 200
-    assert response.json() == {"status": "ready"}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "cache": "ok"},
+    }
 
 
 @pytest.mark.django_db
@@ -26,8 +29,10 @@ def test_readyz_is_503_while_a_migration_is_unapplied(client):
     response = client.get(reverse("readyz"))
     assert response.status_code == 503
     body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"] == {"database": "ok", "migrations": "pending", "cache": "ok"}
     assert body["reason"] == "unapplied migrations"
-    assert f"board.{latest.name}" in body["migrations"]
+    assert f"board.{latest.name}" in body["pending_migrations"]
 
 
 @pytest.mark.django_db

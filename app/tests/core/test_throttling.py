@@ -112,37 +112,6 @@ def test_make_run_limits_exactly_across_its_two_workers(tmp_path):
     assert codes == [200] * 4 + [429] * 4, codes
 
 
-@pytest.fixture
-def redis_cache(tmp_path, settings):
-    """A real redis-server on a unix socket in tmp_path (no TCP port), as the cache."""
-    import shutil
-    import subprocess
-    import time
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
-    sock = tmp_path / "redis.sock"
-    server = subprocess.Popen(  # noqa: S603 - fixed argv
-        [binary, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"]
-        + ["--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"unix://{sock}?db=0",
-        }
-    }
-    yield sock
-    server.terminate()
-    server.wait(10)
-
-
 def test_anonymous_rate_on_redis_answers_429_with_retry_after(api, redis_cache, monkeypatch):
     monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "3/min")
     responses = [api.get(reverse("post-list")) for _ in range(5)]
