@@ -70,6 +70,9 @@ PLAYBOOK = """
           'release_db_host': release_db_host,
           'release_dump_owner': release_dump_owner,
           'external_admin_user': postgresql_external_admin_user,
+          'metrics_listen_address': app_metrics_listen_address,
+          'metrics_scrapers': app_metrics_scrapers,
+          'metrics_ip_allow': app_metrics_ip_allow,
           } | to_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
@@ -302,3 +305,25 @@ def test_shipped_production_settings_keep_the_database_reachable_from_app_server
     db = three_with_production_group_vars["db1"]
     assert db["listen_addresses"] == three[0]["db1"]["listen_addresses"] == "localhost, 10.0.0.5"
     assert db["network_clients"] == ["10.0.0.11", "10.0.0.12"]
+
+
+def test_app_metrics_are_on_loopback_alone_or_open_to_the_monitoring_server_only(three, one):
+    (solo,) = one[0].values()
+    assert solo["metrics_listen_address"] == "127.0.0.1"
+    assert solo["metrics_scrapers"] == []
+    assert solo["metrics_ip_allow"] == ["localhost"]
+    servers, _ = three
+    # No monitoring_servers group: Prometheus runs on the database server.
+    assert servers["app1"]["metrics_listen_address"] == "10.0.0.11"  # private, not ansible_host
+    assert servers["app1"]["metrics_scrapers"] == ["10.0.0.5"]
+    assert servers["app2"]["metrics_listen_address"] == "10.0.0.12"
+    assert servers["app2"]["metrics_ip_allow"] == ["localhost", "10.0.0.5"]
+    assert servers["db1"]["metrics_listen_address"] == "127.0.0.1"
+
+
+def test_a_monitoring_servers_group_is_the_one_that_scrapes(tmp_path):
+    hosts = THREE_SERVERS + "    monitoring_servers:\n      hosts:\n        app2:\n"
+    servers = _derive(tmp_path, hosts)
+    assert servers["app1"]["metrics_scrapers"] == ["10.0.0.12"]
+    assert servers["app2"]["metrics_listen_address"] == "127.0.0.1"
+    assert servers["app2"]["metrics_scrapers"] == []

@@ -98,12 +98,13 @@ def test_reload_replaces_workers_and_keeps_serving(provisioned):
     )
 
 
-def test_systemd_security_exposure(provisioned):
-    out = provisioned.sh("systemd-analyze security --no-pager gunicorn.service", check=False)
-    match = re.search(r"Overall exposure level for gunicorn\.service:\s*([0-9.]+)\s*(\S+)", out)
+@pytest.mark.parametrize("unit", ["gunicorn.service", "board-metrics.service"])
+def test_systemd_security_exposure(provisioned, unit):
+    out = provisioned.sh(f"systemd-analyze security --no-pager {unit}", check=False)
+    match = re.search(rf"Overall exposure level for {re.escape(unit)}:\s*([0-9.]+)\s*(\S+)", out)
     assert match, out
     exposure = float(match.group(1))
-    print(f"\nsystemd-analyze security gunicorn.service: exposure {exposure} {match.group(2)}")
+    print(f"\nsystemd-analyze security {unit}: exposure {exposure} {match.group(2)}")
     print("\n".join(line for line in out.splitlines() if line.startswith("✗")))
     assert exposure <= MAX_EXPOSURE, out
 

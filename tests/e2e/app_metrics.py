@@ -1,0 +1,51 @@
+"""The app's metrics as Prometheus would read them: board-metrics.service on the server."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from .roles import role_default
+
+# Where board-metrics listens on the single-server layout (the app role's defaults).
+METRICS_ADDRESS = role_default("app", "app_metrics_listen_address")
+METRICS_PORT = int(role_default("app", "app_metrics_port"))
+METRICS_URL = f"http://{METRICS_ADDRESS}:{METRICS_PORT}/metrics"
+
+# Runs on the server (python3 is there; curl need not be): prints the exposition text.
+_SCRAPE = (
+    "python3 -c 'import sys, urllib.request; "
+    "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "
+)
+
+_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)$")
+
+
+def scrape(provisioned, check: bool = True) -> str:
+    return provisioned.sh(_SCRAPE + METRICS_URL, check=check)
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample (0 when absent, as for a counter not yet incremented)."""
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if not match or match["name"] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match["labels"] or ""))
+        if found == labels:
+            return float(match["value"])
+    return 0.0
+
+
+def main_pid(provisioned, unit: str) -> int:
+    return int(provisioned.sh(f"systemctl show -p MainPID --value {unit}"))
+
+
+def wait_for(probe, timeout: float = 60.0, interval: float = 0.25) -> float:
+    """Seconds until probe() is true (bounded wait); raises AssertionError past timeout."""
+    started = time.monotonic()
+    while not probe():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not true after {timeout:.0f} s")
+        time.sleep(interval)
+    return time.monotonic() - started

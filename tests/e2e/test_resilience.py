@@ -1,0 +1,136 @@
+"""A dependency that is down degrades the API instead of breaking it; the app's metrics are
+served to Prometheus on loopback, never through the public site; crashed services come back.
+
+The read-only checks run with the others; the drills (stopping Redis, kill -9) are marked `last`
+and restore every service they touch.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from .app_metrics import METRICS_ADDRESS, METRICS_PORT, main_pid, sample, scrape, wait_for
+
+LIST = "/api/v1/posts/"
+
+
+def _ready(client) -> dict:
+    response = client.request("/readyz")
+    return {"code": response.status, **(response.json() if response.status else {})}
+
+
+def test_board_metrics_serves_request_counts_on_loopback(provisioned, client):
+    before = sample(
+        scrape(provisioned),
+        "board_http_requests_total",
+        view="post-list",
+        method="GET",
+        status="200",
+    )
+    codes = [client.request(LIST).status for _ in range(3)]
+    assert codes.count(200) >= 1, codes
+    text = scrape(provisioned)
+    after = sample(text, "board_http_requests_total", view="post-list", method="GET", status="200")
+    assert after >= before + codes.count(200), text
+    for name in (
+        "board_http_request_duration_seconds_bucket",
+        "board_db_queries_per_request_bucket",
+    ):
+        assert f"{name}{{" in text, name
+    listening = provisioned.sh(f"ss -Hltn 'sport = :{METRICS_PORT}'")
+    assert listening.split()[3] == f"{METRICS_ADDRESS}:{METRICS_PORT}", listening
+    assert len(listening.splitlines()) == 1, listening
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/metrics",
+        "/metrics/",
+        "//metrics",
+        "/%6Detrics",
+        "/api/../metrics",
+        "/api/v1/../../metrics",
+    ],
+)
+def test_metrics_are_not_served_by_the_public_site(client, path):
+    response = client.request(path, extra=["--path-as-is"])
+    assert response.status == 404, (path, response.status, response.body[:200])
+    assert "board_http_requests_total" not in response.body
+
+
+def test_the_metrics_port_is_closed_from_outside(provisioned, client):
+    proc = subprocess.run(
+        [
+            "curl",
+            "--silent",
+            "--noproxy",
+            "*",
+            "--max-time",
+            "5",
+            f"http://{provisioned.testbed.ip}:{METRICS_PORT}/metrics",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode != 0 and "board_" not in proc.stdout, proc.stdout[:200]
+
+
+@pytest.mark.last
+def test_redis_stopped_the_api_serves_and_readyz_reports_the_cache(provisioned, client):
+    degraded_before = sample(
+        scrape(provisioned), "board_degraded_requests_total", dependency="cache"
+    )
+    try:
+        provisioned.sh("systemctl stop redis-server")
+        codes = [client.request(LIST).status for _ in range(5)]
+        assert codes == [200] * 5, codes
+        ready = _ready(client)
+        assert ready["code"] == 200, ready
+        assert ready["status"] == "degraded", ready
+        assert ready["checks"] == {"database": "ok", "migrations": "ok", "cache": "unavailable"}
+        degraded_after = sample(
+            scrape(provisioned), "board_degraded_requests_total", dependency="cache"
+        )
+        assert degraded_after >= degraded_before + 5
+        print(f"\nRedis stopped: 5 x 200, degraded {degraded_before:.0f} -> {degraded_after:.0f}")
+        journal = provisioned.sh(
+            "journalctl -u gunicorn --since '-2min' --no-pager -o cat"
+            " | grep -c 'throttle cache is unavailable' || true"
+        )
+        # At most once per worker (and interval), not once per request.
+        workers = int(
+            provisioned.sh("grep -oP '^workers = \\K[0-9]+' /srv/board/shared/gunicorn.conf.py")
+        )
+        assert 1 <= int(journal) <= workers, journal
+    finally:
+        provisioned.sh("systemctl start redis-server")
+    seconds = wait_for(lambda: _ready(client).get("status") == "ready", timeout=60)
+    print(f"Redis started: /readyz ready again after {seconds:.1f} s")
+
+
+@pytest.mark.last
+def test_gunicorn_master_killed_the_api_answers_again(provisioned, client):
+    pid = main_pid(provisioned, "gunicorn.service")
+    assert pid > 0
+    provisioned.sh(f"kill -9 {pid}")
+    seconds = wait_for(lambda: client.request(LIST).status in (200, 429), timeout=90)
+    new_pid = main_pid(provisioned, "gunicorn.service")
+    print(f"\nkill -9 of the Gunicorn master: the API answered again after {seconds:.1f} s")
+    assert new_pid not in (0, pid)
+    assert provisioned.sh("systemctl is-active gunicorn.socket") == "active"
+    wait_for(lambda: scrape(provisioned, check=False) != "", timeout=30)
+
+
+@pytest.mark.last
+def test_board_metrics_killed_comes_back(provisioned):
+    pid = main_pid(provisioned, "board-metrics.service")
+    assert pid > 0
+    provisioned.sh(f"kill -9 {pid}")
+    seconds = wait_for(lambda: "board_" in scrape(provisioned, check=False), timeout=60)
+    print(f"\nkill -9 of board-metrics: serving again after {seconds:.1f} s")
+    assert main_pid(provisioned, "board-metrics.service") not in (0, pid)
