@@ -44,6 +44,8 @@ def test_redis_down_scoped_throttle_fails_open_too(api, redis_cache):
     assert degraded("cache") == before + 1
 
 
+# Autocommit, as in production: on PostgreSQL a failed query would abort a test's transaction.
+@pytest.mark.django_db(transaction=True)
 def test_database_cache_down_fails_open_through_drfs_path(api, settings, monkeypatch):
     """`make run`'s database cache, its table missing: DRF's own get/set path fails open."""
     settings.CACHES = {
