@@ -25,16 +25,26 @@ def scrape(provisioned, check: bool = True) -> str:
     return provisioned.sh(_SCRAPE + METRICS_URL, check=check)
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample (0 when absent, as for a counter not yet incremented)."""
+def _samples(text: str, name: str):
     for line in text.splitlines():
         match = _SAMPLE.match(line)
-        if not match or match["name"] != name:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match["labels"] or ""))
-        if found == labels:
-            return float(match["value"])
-    return 0.0
+        if match and match["name"] == name:
+            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match["labels"] or ""))
+            yield labels, float(match["value"])
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample (0 when absent, as for a counter not yet incremented)."""
+    return next((value for found, value in _samples(text, name) if found == labels), 0.0)
+
+
+def total(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples that carry these labels (and any others)."""
+    return sum(
+        value
+        for found, value in _samples(text, name)
+        if all(found.get(k) == v for k, v in labels.items())
+    )
 
 
 def main_pid(provisioned, unit: str) -> int:

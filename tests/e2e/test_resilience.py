@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from .app_metrics import METRICS_ADDRESS, METRICS_PORT, main_pid, sample, scrape, wait_for
+from .app_metrics import METRICS_ADDRESS, METRICS_PORT, main_pid, sample, scrape, total, wait_for
 
 LIST = "/api/v1/posts/"
 
@@ -78,6 +78,31 @@ def test_the_metrics_port_is_closed_from_outside(provisioned, client):
         check=False,
     )
     assert proc.returncode != 0 and "board_" not in proc.stdout, proc.stdout[:200]
+
+
+def _answered(provisioned) -> float:
+    """Requests to the post list answered since Gunicorn started, whatever their status."""
+    return total(scrape(provisioned), "board_http_requests_total", view="post-list")
+
+
+@pytest.mark.last
+def test_a_reload_keeps_the_totals(provisioned, client):
+    """`systemctl reload gunicorn` (every deploy) replaces the workers, not their counts."""
+    codes = [client.request(LIST).status for _ in range(3)]
+    before = _answered(provisioned)
+    assert before >= 3, codes
+    workers = provisioned.sh("pgrep -P $(systemctl show -p MainPID --value gunicorn) | sort")
+    provisioned.sh("systemctl reload gunicorn")
+    wait_for(
+        lambda: (
+            not set(workers.split())
+            & set(provisioned.sh("pgrep -P $(systemctl show -p MainPID --value gunicorn)").split())
+        ),
+        timeout=60,
+    )
+    assert _answered(provisioned) == before
+    assert client.request(LIST).status in (200, 429)
+    assert _answered(provisioned) == before + 1
 
 
 @pytest.mark.last
