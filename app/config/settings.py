@@ -6,6 +6,7 @@ rendered by Ansible into the server's `shared/.env`, which systemd loads for Gun
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -158,6 +159,19 @@ SECURE_HSTS_PRELOAD = env("SECURE_HSTS_PRELOAD", default=True, cast=bool)
 SESSION_COOKIE_SECURE = env("SECURE_COOKIES", default=True, cast=bool)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# A refused CSRF check (the admin's forms, a POST to a plain Django view) answers JSON.
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
+# The largest request body, in nginx's size syntax: the same value as nginx's
+# client_max_body_size (deploy/roles/nginx/defaults/main.yml, nginx_client_max_body_size), so a
+# body nginx lets through is never refused here and `make run` (no nginx) refuses the same.
+REQUEST_BODY_MAX = env("REQUEST_BODY_MAX", default="1m")
+_size = re.fullmatch(r"(\d+)([kmg]?)", REQUEST_BODY_MAX.strip().lower())
+if _size is None:
+    raise ImproperlyConfigured(
+        f"REQUEST_BODY_MAX={REQUEST_BODY_MAX!r} is not a size in nginx's syntax (e.g. 1m, 512k)."
+    )
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(_size[1]) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[_size[2]]
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
@@ -167,7 +181,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # orjson, byte-compatible with DRF's JSONRenderer (core/renderers.py); no browsable API.
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with the body size limit below and a nesting limit (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CreatedAtCursorPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
