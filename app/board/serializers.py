@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from accounts.serializers import AuthorSerializer, live_author
 from board.models import Comment
+from core.fields import IdRelatedField
 
 TAG_NAME = re.compile(r"^[\w-]+$")
 
@@ -102,17 +103,13 @@ class PostOutputSerializer(serializers.Serializer):
 
 class CommentInputSerializer(serializers.Serializer):
     content = serializers.CharField()
-    parent = serializers.PrimaryKeyRelatedField(
-        queryset=Comment.objects.all(), required=False, allow_null=True
-    )
+    parent = IdRelatedField(queryset=Comment.objects.all(), required=False, allow_null=True)
 
 
 class CommentUpdateSerializer(serializers.Serializer):
     content = serializers.CharField(required=False)
     # Accepted only unchanged: the parent is fixed when the comment is created.
-    parent = serializers.PrimaryKeyRelatedField(
-        queryset=Comment.all_objects.all(), required=False, allow_null=True
-    )
+    parent = IdRelatedField(queryset=Comment.all_objects.all(), required=False, allow_null=True)
 
 
 class CommentOutputSerializer(serializers.Serializer):
