@@ -28,16 +28,29 @@ def live_author(user):
     return {"id": user.pk, "username": user.username}
 
 
+USERNAME_MAX_LENGTH = User._meta.get_field(User.USERNAME_FIELD).max_length
+
+
+class UsernameField(serializers.CharField):
+    """A username, NFKC-normalised BEFORE its checks: the length and characters validated are
+    those of the name that is stored (full-width letters are one character each either way,
+    but e.g. "ﬀ" becomes "ff" and "①" becomes "1")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=USERNAME_MAX_LENGTH, **kwargs)
+        self.validators.append(UnicodeUsernameValidator())
+
+    def to_internal_value(self, data):
+        return normalize_username(super().to_internal_value(data))
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = UsernameField()
     # Passwords are taken as typed: leading and trailing spaces are part of them.
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-
-    def validate_username(self, value):
-        return normalize_username(value)
 
 
 class RegisterOutputSerializer(serializers.Serializer):
@@ -53,11 +66,16 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class TokenObtainSerializer(TokenObtainPairSerializer):
-    """simplejwt's pair serializer, without trimming the password (registration does not)."""
+    """simplejwt's pair serializer, without trimming the password (registration does not), and
+    with the username normalised as registration stores it (NFKC)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["password"] = PasswordField(trim_whitespace=False)
+
+    def validate(self, attrs):
+        attrs[self.username_field] = normalize_username(attrs[self.username_field])
+        return super().validate(attrs)
 
 
 class TokenRefreshOfLiveUserSerializer(TokenRefreshSerializer):

@@ -7,6 +7,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.models import UsernameKey
+
 User = get_user_model()
 
 USERNAME_TAKEN = "A user with that username already exists."
@@ -17,8 +19,18 @@ def normalize_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username)
 
 
+def username_key(username: str) -> str:
+    """The name as usernames are compared: NFKC case folding (Unicode's NFKC_Casefold, less
+    the default-ignorable code points, which the username validator refuses anyway)."""
+    return unicodedata.normalize("NFKC", normalize_username(username).casefold())
+
+
 def username_taken(username: str) -> bool:
-    return User.objects.filter(username__iexact=normalize_username(username)).exists()
+    # The iexact check covers users a release without UsernameKey created after the migration.
+    return (
+        UsernameKey.objects.filter(key=username_key(username)).exists()
+        or User.objects.filter(username__iexact=normalize_username(username)).exists()
+    )
 
 
 def user_register(*, username: str, password: str | None, email: str = ""):
