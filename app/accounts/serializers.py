@@ -10,6 +10,8 @@ from rest_framework_simplejwt.serializers import (
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
 )
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.services import normalize_username
 
@@ -79,12 +81,42 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
 
 
 class TokenRefreshOfLiveUserSerializer(TokenRefreshSerializer):
-    """simplejwt looks the user up with .get(): a deleted user would be a 500. It is a 401."""
+    """simplejwt's refresh (rotating: the answer has a new refresh token, the old one is
+    blacklisted). simplejwt looks the user up with .get(): a deleted user would be a 500; it is a
+    401. A refresh token issued before the user's last password change is refused too (its
+    hash_password claim no longer matches), as the authentication refuses such access tokens."""
+
+    refresh = serializers.CharField()
+    access = serializers.CharField(read_only=True)
 
     def validate(self, attrs):
+        token = self.token_class(attrs["refresh"])
+        user = User.objects.filter(pk=token.payload.get(api_settings.USER_ID_CLAIM)).first()
+        if user is None or token.payload.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
         try:
             return super().validate(attrs)
         except ObjectDoesNotExist as exc:
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from exc
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """What the token and refresh endpoints answer (for the schema)."""
+
+    access = serializers.CharField(help_text="Access token: send as `Authorization: Bearer ...`.")
+    refresh = serializers.CharField(help_text="Refresh token: used once, by the refresh endpoint.")
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The refresh token to revoke.")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    new_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
