@@ -12,13 +12,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     "raw_parent",
-    ["1.5", "1.0", "true", "1e400", "-1", "0", str(2**63), str(2**70), '"1.5"', '"abc"', "[1]"],
+    # {pk}: an existing comment, which a rounded or coerced value would name.
+    ["{pk}.5", "{pk}.0", "true", "1e400", "-1", "0", str(2**63), str(2**70), '"{pk}.5"', "[{pk}]"],
 )
 def test_a_parent_that_is_not_an_id_in_range_is_a_400(author_client, raw_parent):
     post = PostFactory()
     first = CommentFactory(post=post)
-    CommentFactory(post=post, pk=2)
-    assert first.pk == 1
+    CommentFactory(post=post, pk=first.pk + 1)
+    raw_parent = raw_parent.replace("{pk}", str(first.pk))
     response = author_client.post(
         reverse("post-comments", args=[post.pk]),
         data=f'{{"content": "reply", "parent": {raw_parent}}}',
@@ -29,15 +30,16 @@ def test_a_parent_that_is_not_an_id_in_range_is_a_400(author_client, raw_parent)
     assert Comment.all_objects.count() == 2
 
 
-@pytest.mark.parametrize("parent", ["1", 1])
-def test_a_parent_id_is_an_integer_or_a_string_of_digits(author_client, parent):
+@pytest.mark.parametrize("as_text", [True, False])
+def test_a_parent_id_is_an_integer_or_a_string_of_digits(author_client, as_text):
     post = PostFactory()
-    CommentFactory(post=post, pk=1)
+    pk = CommentFactory(post=post).pk
     response = author_client.post(
-        reverse("post-comments", args=[post.pk]), {"content": "reply", "parent": parent}
+        reverse("post-comments", args=[post.pk]),
+        {"content": "reply", "parent": str(pk) if as_text else pk},
     )
     assert response.status_code == 201
-    assert response.json()["parent"] == 1
+    assert response.json()["parent"] == pk
 
 
 @pytest.mark.parametrize("pk", [2**31, 2**63, 2**70])
