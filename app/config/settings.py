@@ -110,6 +110,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s workers write to one file concurrently. WAL lets readers go on during a write;
+    # IMMEDIATE transactions take the write lock at BEGIN, where the busy timeout waits for it
+    # (a DEFERRED transaction that read first fails at once with "database is locked" when its
+    # lock upgrade would deadlock: the timeout never applies).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,  # seconds to wait for the write lock
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttle counters live in the cache, which every Gunicorn worker (and every app server) must
