@@ -10,6 +10,8 @@ from rest_framework_simplejwt.serializers import (
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
 )
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.services import normalize_username
 
@@ -28,16 +30,29 @@ def live_author(user):
     return {"id": user.pk, "username": user.username}
 
 
+USERNAME_MAX_LENGTH = User._meta.get_field(User.USERNAME_FIELD).max_length
+
+
+class UsernameField(serializers.CharField):
+    """A username, NFKC-normalised BEFORE its checks: the length and characters validated are
+    those of the name that is stored (full-width letters are one character each either way,
+    but e.g. "ﬀ" becomes "ff" and "①" becomes "1")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=USERNAME_MAX_LENGTH, **kwargs)
+        self.validators.append(UnicodeUsernameValidator())
+
+    def to_internal_value(self, data):
+        return normalize_username(super().to_internal_value(data))
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    username = UsernameField()
     # Passwords are taken as typed: leading and trailing spaces are part of them.
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-
-    def validate_username(self, value):
-        return normalize_username(value)
 
 
 class RegisterOutputSerializer(serializers.Serializer):
@@ -53,20 +68,55 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class TokenObtainSerializer(TokenObtainPairSerializer):
-    """simplejwt's pair serializer, without trimming the password (registration does not)."""
+    """simplejwt's pair serializer, without trimming the password (registration does not), and
+    with the username normalised as registration stores it (NFKC)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["password"] = PasswordField(trim_whitespace=False)
 
+    def validate(self, attrs):
+        attrs[self.username_field] = normalize_username(attrs[self.username_field])
+        return super().validate(attrs)
+
 
 class TokenRefreshOfLiveUserSerializer(TokenRefreshSerializer):
-    """simplejwt looks the user up with .get(): a deleted user would be a 500. It is a 401."""
+    """simplejwt's refresh (rotating: the answer has a new refresh token, the old one is
+    blacklisted). simplejwt looks the user up with .get(): a deleted user would be a 500; it is a
+    401. A refresh token issued before the user's last password change is refused too (its
+    hash_password claim no longer matches), as the authentication refuses such access tokens."""
+
+    refresh = serializers.CharField()
+    access = serializers.CharField(read_only=True)
 
     def validate(self, attrs):
+        token = self.token_class(attrs["refresh"])
+        user = User.objects.filter(pk=token.payload.get(api_settings.USER_ID_CLAIM)).first()
+        if user is None or token.payload.get(
+            api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            )
         try:
             return super().validate(attrs)
         except ObjectDoesNotExist as exc:
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from exc
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """What the token and refresh endpoints answer (for the schema)."""
+
+    access = serializers.CharField(help_text="Access token: send as `Authorization: Bearer ...`.")
+    refresh = serializers.CharField(help_text="Refresh token: used once, by the refresh endpoint.")
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The refresh token to revoke.")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    new_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})

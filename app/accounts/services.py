@@ -1,4 +1,5 @@
-"""Writes to accounts: registration and deactivation. Views, the admin and seed_demo call these."""
+"""Writes to accounts: registration, password change, deactivation and token revocation. Views,
+the admin and seed_demo call these."""
 
 import unicodedata
 
@@ -6,6 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import UsernameKey
 
 User = get_user_model()
 
@@ -17,8 +22,18 @@ def normalize_username(username: str) -> str:
     return unicodedata.normalize("NFKC", username)
 
 
+def username_key(username: str) -> str:
+    """The name as usernames are compared: NFKC case folding (Unicode's NFKC_Casefold, less
+    the default-ignorable code points, which the username validator refuses anyway)."""
+    return unicodedata.normalize("NFKC", normalize_username(username).casefold())
+
+
 def username_taken(username: str) -> bool:
-    return User.objects.filter(username__iexact=normalize_username(username)).exists()
+    # The iexact check covers users a release without UsernameKey created after the migration.
+    return (
+        UsernameKey.objects.filter(key=username_key(username)).exists()
+        or User.objects.filter(username__iexact=normalize_username(username)).exists()
+    )
 
 
 def user_register(*, username: str, password: str | None, email: str = ""):
@@ -48,7 +63,36 @@ def user_register(*, username: str, password: str | None, email: str = ""):
     return user
 
 
+def user_revoke_tokens(*, user) -> int:
+    """Blacklists every refresh token issued to the user (simplejwt's outstanding tokens) that
+    has not expired yet. Access tokens end with the password change or deactivation itself
+    (CHECK_REVOKE_TOKEN; the authentication refuses inactive users). Returns how many."""
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
+        blacklistedtoken__isnull=False
+    )
+    tokens = [BlacklistedToken(token_id=pk) for pk in live.values_list("pk", flat=True)]
+    BlacklistedToken.objects.bulk_create(tokens, ignore_conflicts=True)
+    return len(tokens)
+
+
+@transaction.atomic
+def user_change_password(*, user, old_password: str, new_password: str) -> None:
+    """Sets a new password when the old one is right, and revokes every token issued before."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": "The current password is not correct."})
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_revoke_tokens(user=user)
+
+
+@transaction.atomic
 def user_deactivate(*, user) -> None:
-    """The account can no longer sign in; its posts and comments stay, shown without author."""
+    """The account can no longer sign in and its tokens are revoked; its posts and comments
+    stay, shown without author."""
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
+    user_revoke_tokens(user=user)

@@ -2,15 +2,31 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Length, Lower
+from django.db.models.lookups import LessThanOrEqual
 
 from core.models import LiveManager, SoftDeleteModel, deleted_at_consistent
 
+# Hard limits, in characters (one home: the serializers, the schema and the database constraints
+# read these). A page of 100 posts is then at most a few megabytes, whatever is posted.
+TAG_NAME_MAX_LENGTH = 30
+TAGS_PER_POST_MAX = 10
+POST_TITLE_MAX_LENGTH = 100
+POST_CONTENT_MAX_LENGTH = 10_000
+COMMENT_CONTENT_MAX_LENGTH = 2_000
+
+
+def content_length_check(max_length: int, name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=LessThanOrEqual(Length("content"), max_length), name=name
+    )
+
 
 class Tag(models.Model):
-    name = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=TAG_NAME_MAX_LENGTH, unique=True)
 
     class Meta:
         ordering = ["name"]
@@ -35,8 +51,10 @@ class Post(SoftDeleteModel):
         db_column="author",
         related_name="posts",
     )
-    title = models.CharField(max_length=100)
-    content = models.TextField()
+    title = models.CharField(max_length=POST_TITLE_MAX_LENGTH)
+    content = models.TextField(validators=[MaxLengthValidator(POST_CONTENT_MAX_LENGTH)])
+    # At most TAGS_PER_POST_MAX: services and serializers check it, a trigger holds the
+    # database to it (migration 0005).
     tags = models.ManyToManyField(Tag, related_name="posts", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -53,7 +71,10 @@ class Post(SoftDeleteModel):
                 name="post_live_created_idx",
             ),
         ]
-        constraints = [deleted_at_consistent("post_deleted_at_consistent")]
+        constraints = [
+            deleted_at_consistent("post_deleted_at_consistent"),
+            content_length_check(POST_CONTENT_MAX_LENGTH, "post_content_length"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -75,7 +96,7 @@ class Comment(SoftDeleteModel):
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replies"
     )
-    content = models.TextField()
+    content = models.TextField(validators=[MaxLengthValidator(COMMENT_CONTENT_MAX_LENGTH)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,7 +114,10 @@ class Comment(SoftDeleteModel):
                 name="comment_live_post_idx",
             ),
         ]
-        constraints = [deleted_at_consistent("comment_deleted_at_consistent")]
+        constraints = [
+            deleted_at_consistent("comment_deleted_at_consistent"),
+            content_length_check(COMMENT_CONTENT_MAX_LENGTH, "comment_content_length"),
+        ]
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on post {self.post_id}"

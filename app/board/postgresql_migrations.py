@@ -49,3 +49,33 @@ def drop_invalid_index(schema_editor, index: str):
         row = cursor.fetchone()
     if row is not None and row[0]:
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
+
+
+class AddConstraintNotValid(migrations.AddConstraint):
+    """AddConstraint for a CHECK constraint on a big table, without blocking it on PostgreSQL.
+
+    A plain ADD CONSTRAINT ... CHECK holds an ACCESS EXCLUSIVE lock (no reads, no writes) while
+    it scans every row. Here it is added NOT VALID (the same lock for a catalog change only: new
+    and updated rows are checked from then on), then VALIDATE CONSTRAINT scans the existing rows
+    under a SHARE UPDATE EXCLUSIVE lock, which lets reads and writes go on. The two must commit
+    separately (the migration has atomic = False), or the first lock would last the scan.
+    VALIDATE fails, naming the constraint, when an existing row breaks it: fix those rows, then
+    migrate again (the constraint is already there, NOT VALID; a rerun only validates it).
+    On other databases this is AddConstraint.
+    """
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        table = schema_editor.quote_name(model._meta.db_table)
+        name = schema_editor.quote_name(self.constraint.name)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+                [self.constraint.name, model._meta.db_table],
+            )
+            exists = cursor.fetchone() is not None
+        if not exists:
+            schema_editor.execute(f"{self.constraint.create_sql(model, schema_editor)} NOT VALID")
+        schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")

@@ -11,14 +11,22 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import AuthorSerializer, live_author
-from board.models import Comment
+from board.models import (
+    COMMENT_CONTENT_MAX_LENGTH,
+    POST_CONTENT_MAX_LENGTH,
+    POST_TITLE_MAX_LENGTH,
+    TAG_NAME_MAX_LENGTH,
+    TAGS_PER_POST_MAX,
+    Comment,
+)
+from core.fields import IdRelatedField
 
 TAG_NAME = re.compile(r"^[\w-]+$")
 
 
 class TagNameField(serializers.CharField):
     def __init__(self, **kwargs):
-        super().__init__(max_length=30, **kwargs)
+        super().__init__(max_length=TAG_NAME_MAX_LENGTH, **kwargs)
 
     def to_internal_value(self, data):
         name = super().to_internal_value(data).strip().lower()
@@ -43,9 +51,9 @@ def _time(value):
 
 
 class PostInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=100)
-    content = serializers.CharField()
-    tags = serializers.ListField(child=TagNameField(), required=False, max_length=10)
+    title = serializers.CharField(max_length=POST_TITLE_MAX_LENGTH)
+    content = serializers.CharField(max_length=POST_CONTENT_MAX_LENGTH)
+    tags = serializers.ListField(child=TagNameField(), required=False, max_length=TAGS_PER_POST_MAX)
 
 
 class PostOutputSerializer(serializers.Serializer):
@@ -101,18 +109,14 @@ class PostOutputSerializer(serializers.Serializer):
 
 
 class CommentInputSerializer(serializers.Serializer):
-    content = serializers.CharField()
-    parent = serializers.PrimaryKeyRelatedField(
-        queryset=Comment.objects.all(), required=False, allow_null=True
-    )
+    content = serializers.CharField(max_length=COMMENT_CONTENT_MAX_LENGTH)
+    parent = IdRelatedField(queryset=Comment.objects.all(), required=False, allow_null=True)
 
 
 class CommentUpdateSerializer(serializers.Serializer):
-    content = serializers.CharField(required=False)
+    content = serializers.CharField(required=False, max_length=COMMENT_CONTENT_MAX_LENGTH)
     # Accepted only unchanged: the parent is fixed when the comment is created.
-    parent = serializers.PrimaryKeyRelatedField(
-        queryset=Comment.all_objects.all(), required=False, allow_null=True
-    )
+    parent = IdRelatedField(queryset=Comment.all_objects.all(), required=False, allow_null=True)
 
 
 class CommentOutputSerializer(serializers.Serializer):

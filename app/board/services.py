@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from board.models import Comment, Post, Tag
+from board.models import TAGS_PER_POST_MAX, Comment, Post, Tag
 
 PARENT_IS_FIXED = "The parent of a comment cannot be changed."
 
@@ -18,14 +18,29 @@ PARENT_IS_FIXED = "The parent of a comment cannot be changed."
 def tags_named(names) -> list[Tag]:
     """Tags by (lowercase) name; unknown names are created, races resolved by the unique index."""
     names = sorted({name.strip().lower() for name in names})
+    if len(names) > TAGS_PER_POST_MAX:
+        raise ValidationError({"tags": f"A post has at most {TAGS_PER_POST_MAX} tags."})
     if not names:
         return []
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
     return list(Tag.objects.filter(name__in=names))
 
 
+def _validate_fields(model, changes: dict) -> None:
+    """The model fields' own validators (lengths) for an UPDATE that skips full_clean()."""
+    errors = {}
+    for name, value in changes.items():
+        try:
+            model._meta.get_field(name).run_validators(value)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+
+
 def _update_live(instance, changes: dict) -> bool:
     """UPDATE only `changes` (and updated_at) of a live row; False if it is no longer live."""
+    _validate_fields(type(instance), changes)
     changes = {k: v for k, v in changes.items() if getattr(instance, k) != v}
     if not changes:
         return type(instance).objects.filter(pk=instance.pk).exists()

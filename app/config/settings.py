@@ -6,6 +6,7 @@ rendered by Ansible into the server's `shared/.env`, which systemd loads for Gun
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    # Refresh tokens issued and revoked (rotation, logout, password change, deactivation).
+    # `manage.py flushexpiredtokens` deletes the expired ones.
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -110,6 +114,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s workers write to one file concurrently. WAL lets readers go on during a write;
+    # IMMEDIATE transactions take the write lock at BEGIN, where the busy timeout waits for it
+    # (a DEFERRED transaction that read first fails at once with "database is locked" when its
+    # lock upgrade would deadlock: the timeout never applies).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,  # seconds to wait for the write lock
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Throttle counters live in the cache, which every Gunicorn worker (and every app server) must
@@ -162,16 +176,31 @@ SECURE_HSTS_PRELOAD = env("SECURE_HSTS_PRELOAD", default=True, cast=bool)
 SESSION_COOKIE_SECURE = env("SECURE_COOKIES", default=True, cast=bool)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# A refused CSRF check (the admin's forms, a POST to a plain Django view) answers JSON.
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
+# The largest request body, in nginx's size syntax: the same value as nginx's
+# client_max_body_size (deploy/roles/nginx/defaults/main.yml, nginx_client_max_body_size), so a
+# body nginx lets through is never refused here and `make run` (no nginx) refuses the same.
+REQUEST_BODY_MAX = env("REQUEST_BODY_MAX", default="1m")
+_size = re.fullmatch(r"(\d+)([kmg]?)", REQUEST_BODY_MAX.strip().lower())
+if _size is None:
+    raise ImproperlyConfigured(
+        f"REQUEST_BODY_MAX={REQUEST_BODY_MAX!r} is not a size in nginx's syntax (e.g. 1m, 512k)."
+    )
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(_size[1]) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[_size[2]]
 X_FRAME_OPTIONS = "DENY"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, with the scheme ("Bearer") matched case-insensitively.
+        "accounts.authentication.CaseInsensitiveJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # orjson, byte-compatible with DRF's JSONRenderer (core/renderers.py); no browsable API.
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with the body size limit below and a nesting limit (core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.CreatedAtCursorPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -199,6 +228,12 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env("JWT_ACCESS_MINUTES", default=15, cast=int)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env("JWT_REFRESH_DAYS", default=7, cast=int)),
     "UPDATE_LAST_LOGIN": False,
+    # A refresh token is used once: each refresh answers a new one and blacklists the old.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the user's password hash (claim "hash_password"), checked on every
+    # request: a password change ends every access token issued before it, at once.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,21 +1,41 @@
 """Liveness and readiness probes, and JSON error pages for the whole site."""
 
+import functools
 import sys
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.urls import is_valid_path
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 
 from core.exceptions import DATABASE_DOWN_ERRORS, database_unavailable
 
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def json_require_safe(view):
+    """Django's require_safe, answering a JSON 405 (with Allow) instead of an empty HTML one.
+    CSRF-exempt: a POST gets that 405, not the CSRF failure, and these views change nothing."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in SAFE_METHODS:
+            response = method_not_allowed(request.method)
+            response["Allow"] = ", ".join(SAFE_METHODS)
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
 
 @never_cache
-@require_safe
+@json_require_safe
 def healthz(request):
     """The process is up. Touches no database, so a database outage does not restart it."""
     response = JsonResponse({"status": "ok"})
@@ -25,7 +45,7 @@ def healthz(request):
 
 
 @never_cache
-@require_safe
+@json_require_safe
 def readyz(request):
     """Ready for traffic, dependency by dependency.
 
@@ -75,6 +95,10 @@ def _error(status: int, detail: str):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):  # a form over DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _error(
+            413, f"Request body too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
     return _error(400, "Bad request.")
 
 
@@ -91,6 +115,15 @@ def page_not_found(request, exception=None):
     ):
         return _error(404, f"Not found. API paths end with a slash: {request.path}/")
     return _error(404, "Not found.")
+
+
+def method_not_allowed(method: str):
+    return _error(405, f'Method "{method}" not allowed.')
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: Django's own page is HTML."""
+    return _error(403, f"CSRF verification failed: {reason}")
 
 
 def server_error(request):

@@ -197,16 +197,37 @@ def test_auth_endpoints_are_rate_limited_by_nginx(client):
             "--output",
             "/dev/null",
             "--write-out",
-            "%{http_code} %{content_type}\\n",
+            # nginx's own 429 is JSON too (its error_page), with Retry-After but without the
+            # Allow header every answer of the app's views carries.
+            "%{http_code} %{content_type} retry=%header{retry-after} allow=%header{allow}\\n",
             url,
         ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    results = [line.split(" ", 1) for line in proc.stdout.splitlines() if line.strip()]
+    results = [line.split(" ", 3) for line in proc.stdout.splitlines() if line.strip()]
     assert len(results) == n, proc.stdout + proc.stderr
-    nginx_429 = [r for r in results if r[0] == "429" and "text/html" in r[1]]
-    answered_by_app = [r for r in results if r[0] != "429" or "json" in r[1]]
+    nginx_429 = [r for r in results if r[0] == "429" and r[3] == "allow="]
+    answered_by_app = [r for r in results if r[3] != "allow="]
+    # Every answer is JSON; nginx's 429 says when to retry.
+    assert all(r[1] == "application/json" for r in results), results
+    assert all(r[2] == "retry=1" for r in nginx_429), results
     print(
         f"\nburst of {n}: {len(nginx_429)} x 429 from nginx, {len(answered_by_app)} reached the app"
     )
     assert nginx_429, results
     assert answered_by_app, results
+
+
+def test_a_body_over_nginx_limit_is_a_json_413(client, tmp_path):
+    """nginx refuses it (client_max_body_size) with JSON, as the app would, before the app."""
+    body = tmp_path / "big.json"
+    body.write_text('{"title": "big", "content": "' + "x" * (2 * 1024 * 1024) + '"}')
+    resp = client.request(
+        "/api/v1/posts/",
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        extra=["--data-binary", f"@{body}"],
+    )
+    assert resp.status == 413, resp
+    assert resp.header("content-type") == "application/json"
+    assert resp.json() == {"detail": "Request body too large: at most 1m."}
+    assert resp.header("x-content-type-options") == "nosniff"

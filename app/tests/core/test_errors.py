@@ -83,3 +83,35 @@ def test_outside_the_api_the_slash_is_still_appended(client):
     response = client.get("/admin")
     assert response.status_code == 301
     assert response["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("name", ["healthz", "readyz", "schema", "swagger-ui"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_probes_and_docs_answer_other_methods_with_a_json_405(name, method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)  # as a browser or curl would meet it
+    response = getattr(client, method)(reverse(name))
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json() == {"detail": f'Method "{method.upper()}" not allowed.'}
+
+
+def test_a_csrf_failure_is_json():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("admin:login"), {"username": "a", "password": "b"})
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"].startswith("CSRF verification failed")
+
+
+def test_a_form_over_the_limit_is_a_json_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = client.post(
+        "/admin/login/", data="a=" + "x" * 200, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body too large: at most 100 bytes."}
