@@ -134,7 +134,8 @@ lock: | $(BIN)/python ## Re-resolve the lock files (installs uv into the venv wh
 	export PATH="$(abspath $(BIN)):$$PATH"; \
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock; \
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock; \
-	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/render.in -o requirements/render.lock
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/render.in -o requirements/render.lock; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/bugsink.in -o requirements/bugsink.lock
 
 clean: ## Remove the virtualenv and local build output.
 	rm -rf $(VENV) app/staticfiles deploy/.build .pytest_cache .ruff_cache
