@@ -30,7 +30,6 @@ class JsonLineFormatter(JsonFormatter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s %(request_id)s")
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        # ISO 8601 in UTC; the library's encoder logs any value that is not JSON by its str().
         kwargs.setdefault("timestamp", "time")
-        # Never fail a log call over an object that is not JSON: its str() is logged instead.
-        kwargs.setdefault("json_default", str)
         super().__init__(*args, **kwargs)
