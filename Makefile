@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy test-sentry test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -43,7 +43,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
 	    --access-logfile - config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec.
@@ -78,6 +78,10 @@ test-sqlite: $(VENV)/.dev-installed ## The API suite on SQLite.
 test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwaway cluster unless DATABASE_URL is set).
 	scripts/install-debian-packages.sh redis-server
 	scripts/with-test-postgres.sh $(BIN)/pytest -p no:cacheprovider --create-db
+
+test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink server, with no secret in it.
+	# Bugsink gets its own venv from requirements/bugsink.lock, cached in /var/tmp/board-bugsink.
+	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/sentry
 
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
 	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/deploy
@@ -134,7 +138,8 @@ lock: | $(BIN)/python ## Re-resolve the lock files (installs uv into the venv wh
 	export PATH="$(abspath $(BIN)):$$PATH"; \
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/base.in -o requirements/base.lock; \
 	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/dev.in -o requirements/dev.lock; \
-	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/render.in -o requirements/render.lock
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/render.in -o requirements/render.lock; \
+	uv pip compile --quiet --generate-hashes --python-version 3.11 requirements/bugsink.in -o requirements/bugsink.lock
 
 clean: ## Remove the virtualenv and local build output.
 	rm -rf $(VENV) app/staticfiles deploy/.build .pytest_cache .ruff_cache

@@ -15,6 +15,8 @@ from decouple import AutoConfig, Config, Csv, RepositoryEnv
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from core.sentry import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A `.env` is looked for in the repository root (beside `app/`) and its parents, unless ENV_FILE
 # names the file to read (the test suite names /dev/null: a developer's `.env` must not change it).
@@ -251,19 +253,17 @@ SPECTACULAR_SETTINGS = {
 APP_REVISION = env("APP_REVISION", default="dev")
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# JSON lines on stderr (journald under systemd), one per record, with the request id
+# (core/logging.py). A traceback stays inside its record's line.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
-    "formatters": {
-        "line": {
-            "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
-        },
-    },
+    "formatters": {"json": {"()": "core.logging.JsonLineFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "line",
+            "formatter": "json",
             "filters": ["request_id"],
         },
     },
@@ -274,3 +274,9 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# Error reports (core/sentry.py): off unless SENTRY_DSN is set (the vault carries it to
+# production). Events name the release (APP_REVISION) and this environment.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_ENABLED = init_sentry(dsn=SENTRY_DSN, release=APP_REVISION, environment=SENTRY_ENVIRONMENT)

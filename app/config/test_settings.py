@@ -22,6 +22,7 @@ TEST_ENVIRONMENT = {
     "REDIS_URL": "",
     "LOG_LEVEL": "INFO",
     "APP_REVISION": "dev",
+    "SENTRY_DSN": "",
 }
 os.environ.update(TEST_ENVIRONMENT)
 

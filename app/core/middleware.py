@@ -31,13 +31,19 @@ class RequestLogMiddleware:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
             duration_ms = (time.perf_counter() - started) * 1000
+            # A JSON line (core/logging.py): each value its own field, so a path cannot forge
+            # another field or line. The query string is left out (it may carry tokens).
             logger.info(
-                "method=%s path=%s status=%s duration_ms=%.1f",
+                "%s %s %s",
                 request.method,
-                # Percent-encoded: a decoded %0A or space cannot forge lines or fields.
                 escape_uri_path(request.path),
                 response.status_code,
-                duration_ms,
+                extra={
+                    "method": request.method,
+                    "path": escape_uri_path(request.path),
+                    "status": response.status_code,
+                    "duration_ms": round(duration_ms, 1),
+                },
             )
             return response
         finally:
