@@ -200,6 +200,13 @@ class PostSearchFilter(filters.SearchFilter):
         '(`"a phrase"`, `-excluded`, `or`), English stemming; elsewhere: each word as a substring.'
     )
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.search_param:
+                parameter["schema"] = {"type": "string", "maxLength": SEARCH_MAX_LENGTH}
+        return parameters
+
     def _search_text(self, request) -> str:
         field = serializers.CharField(
             max_length=SEARCH_MAX_LENGTH, allow_blank=True, trim_whitespace=True
