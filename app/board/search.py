@@ -223,4 +223,11 @@ class PostSearchFilter(filters.SearchFilter):
             return queryset
         if connections[queryset.db].vendor == "postgresql":
             return search_posts(queryset, text)
+        if not self.get_search_terms(request):
+            # Only quotes (`"`): no word to find, as websearch_to_tsquery() finds none on
+            # PostgreSQL. DRF would search for "" and match every post.
+            return queryset.none()
         return super().filter_queryset(request, queryset, view)
+
+    def get_search_terms(self, request):
+        return [term for term in super().get_search_terms(request) if term]

@@ -123,8 +123,9 @@ class CommentInputSerializer(serializers.Serializer):
 
 class CommentUpdateSerializer(serializers.Serializer):
     content = StrictCharField(required=False, max_length=COMMENT_CONTENT_MAX_LENGTH)
-    # Accepted only unchanged: the parent is fixed when the comment is created.
-    parent = IdRelatedField(queryset=Comment.all_objects.all(), required=False, allow_null=True)
+    # Accepted only unchanged, as it reads (null once the parent is deleted): the parent is
+    # fixed when the comment is created. A deleted parent's id is unknown here, as a missing one.
+    parent = IdRelatedField(queryset=Comment.objects.all(), required=False, allow_null=True)
 
 
 class CommentOutputSerializer(serializers.Serializer):

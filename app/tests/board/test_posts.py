@@ -182,3 +182,15 @@ def test_deleted_post_is_gone_from_the_api_but_not_the_database(user, author_cli
 
 def test_unknown_post_is_404(api):
     assert api.get(reverse("post-detail", args=[999999])).status_code == 404
+
+
+def test_changing_only_the_tags_moves_updated_at(user, author_client):
+    post = PostFactory(author=user, tags=[TagFactory(name="old")])
+    before = author_client.get(reverse("post-detail", args=[post.pk])).json()["updated_at"]
+    response = author_client.patch(reverse("post-detail", args=[post.pk]), {"tags": ["new"]})
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["new"]
+    assert response.json()["updated_at"] > before
+    # The same tags again change nothing, so the time stays.
+    same = author_client.patch(reverse("post-detail", args=[post.pk]), {"tags": ["new"]})
+    assert same.json()["updated_at"] == response.json()["updated_at"]
