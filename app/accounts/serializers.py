@@ -3,10 +3,11 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ObjectDoesNotExist
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import (
-    PasswordField,
+    TokenBlacklistSerializer,
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
 )
@@ -14,6 +15,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.services import normalize_username
+from core.fields import StrictCharField, StrictEmailField
 
 User = get_user_model()
 
@@ -33,7 +35,7 @@ def live_author(user):
 USERNAME_MAX_LENGTH = User._meta.get_field(User.USERNAME_FIELD).max_length
 
 
-class UsernameField(serializers.CharField):
+class UsernameField(StrictCharField):
     """A username, NFKC-normalised BEFORE its checks: the length and characters validated are
     those of the name that is stored (full-width letters are one character each either way,
     but e.g. "ﬀ" becomes "ff" and "①" becomes "1")."""
@@ -49,10 +51,10 @@ class UsernameField(serializers.CharField):
 class RegisterInputSerializer(serializers.Serializer):
     username = UsernameField()
     # Passwords are taken as typed: leading and trailing spaces are part of them.
-    password = serializers.CharField(
+    password = StrictCharField(
         write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = StrictEmailField(required=False, allow_blank=True, default="")
 
 
 class RegisterOutputSerializer(serializers.Serializer):
@@ -61,10 +63,22 @@ class RegisterOutputSerializer(serializers.Serializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="Empty when none was given.")
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "date_joined"]
         read_only_fields = fields
+
+
+# A JSON Web Token as simplejwt writes one: three base64url parts.
+JWT_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+
+
+@extend_schema_field({"type": "string", "pattern": JWT_PATTERN})
+class JWTField(StrictCharField):
+    """A token as the client received it. Anything else is refused as simplejwt refuses a bad
+    token (401), so the schema's pattern says which strings are worth sending."""
 
 
 class TokenObtainSerializer(TokenObtainPairSerializer):
@@ -73,7 +87,10 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["password"] = PasswordField(trim_whitespace=False)
+        self.fields[self.username_field] = StrictCharField(write_only=True)
+        self.fields["password"] = StrictCharField(
+            write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        )
 
     def validate(self, attrs):
         attrs[self.username_field] = normalize_username(attrs[self.username_field])
@@ -86,7 +103,7 @@ class TokenRefreshOfLiveUserSerializer(TokenRefreshSerializer):
     401. A refresh token issued before the user's last password change is refused too (its
     hash_password claim no longer matches), as the authentication refuses such access tokens."""
 
-    refresh = serializers.CharField()
+    refresh = JWTField()
     access = serializers.CharField(read_only=True)
 
     def validate(self, attrs):
@@ -113,10 +130,10 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text="Refresh token: used once, by the refresh endpoint.")
 
 
-class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField(help_text="The refresh token to revoke.")
+class LogoutSerializer(TokenBlacklistSerializer):
+    refresh = JWTField(write_only=True, help_text="The refresh token to revoke.")
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    old_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
-    new_password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    old_password = StrictCharField(trim_whitespace=False, style={"input_type": "password"})
+    new_password = StrictCharField(trim_whitespace=False, style={"input_type": "password"})

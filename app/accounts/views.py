@@ -75,6 +75,8 @@ class TokenRefresh(NoStoreMixin, TokenRefreshView):
 class LogoutView(NoStoreMixin, TokenBlacklistView):
     """Revokes a refresh token (simplejwt's blacklist). Its access tokens expire on their own."""
 
+    serializer_class = LogoutSerializer
+
     throttle_classes = AUTH_THROTTLES
     throttle_scope = AUTH_THROTTLE_SCOPE
 

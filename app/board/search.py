@@ -200,6 +200,13 @@ class PostSearchFilter(filters.SearchFilter):
         '(`"a phrase"`, `-excluded`, `or`), English stemming; elsewhere: each word as a substring.'
     )
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.search_param:
+                parameter["schema"] = {"type": "string", "maxLength": SEARCH_MAX_LENGTH}
+        return parameters
+
     def _search_text(self, request) -> str:
         field = serializers.CharField(
             max_length=SEARCH_MAX_LENGTH, allow_blank=True, trim_whitespace=True
@@ -216,4 +223,11 @@ class PostSearchFilter(filters.SearchFilter):
             return queryset
         if connections[queryset.db].vendor == "postgresql":
             return search_posts(queryset, text)
+        if not self.get_search_terms(request):
+            # Only quotes (`"`): no word to find, as websearch_to_tsquery() finds none on
+            # PostgreSQL. DRF would search for "" and match every post.
+            return queryset.none()
         return super().filter_queryset(request, queryset, view)
+
+    def get_search_terms(self, request):
+        return [term for term in super().get_search_terms(request) if term]

@@ -19,12 +19,20 @@ from board.models import (
     TAGS_PER_POST_MAX,
     Comment,
 )
-from core.fields import IdRelatedField
+from core.fields import IdRelatedField, StrictCharField
 
 TAG_NAME = re.compile(r"^[\w-]+$")
 
 
-class TagNameField(serializers.CharField):
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": TAG_NAME_MAX_LENGTH,
+        "pattern": TAG_NAME.pattern,
+    }
+)
+class TagNameField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=TAG_NAME_MAX_LENGTH, **kwargs)
 
@@ -51,8 +59,8 @@ def _time(value):
 
 
 class PostInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=POST_TITLE_MAX_LENGTH)
-    content = serializers.CharField(max_length=POST_CONTENT_MAX_LENGTH)
+    title = StrictCharField(max_length=POST_TITLE_MAX_LENGTH)
+    content = StrictCharField(max_length=POST_CONTENT_MAX_LENGTH)
     tags = serializers.ListField(child=TagNameField(), required=False, max_length=TAGS_PER_POST_MAX)
 
 
@@ -109,14 +117,15 @@ class PostOutputSerializer(serializers.Serializer):
 
 
 class CommentInputSerializer(serializers.Serializer):
-    content = serializers.CharField(max_length=COMMENT_CONTENT_MAX_LENGTH)
+    content = StrictCharField(max_length=COMMENT_CONTENT_MAX_LENGTH)
     parent = IdRelatedField(queryset=Comment.objects.all(), required=False, allow_null=True)
 
 
 class CommentUpdateSerializer(serializers.Serializer):
-    content = serializers.CharField(required=False, max_length=COMMENT_CONTENT_MAX_LENGTH)
-    # Accepted only unchanged: the parent is fixed when the comment is created.
-    parent = IdRelatedField(queryset=Comment.all_objects.all(), required=False, allow_null=True)
+    content = StrictCharField(required=False, max_length=COMMENT_CONTENT_MAX_LENGTH)
+    # Accepted only unchanged, as it reads (null once the parent is deleted): the parent is
+    # fixed when the comment is created. A deleted parent's id is unknown here, as a missing one.
+    parent = IdRelatedField(queryset=Comment.objects.all(), required=False, allow_null=True)
 
 
 class CommentOutputSerializer(serializers.Serializer):

@@ -38,11 +38,12 @@ def _validate_fields(model, changes: dict) -> None:
         raise ValidationError(errors)
 
 
-def _update_live(instance, changes: dict) -> bool:
-    """UPDATE only `changes` (and updated_at) of a live row; False if it is no longer live."""
+def _update_live(instance, changes: dict, touch: bool = False) -> bool:
+    """UPDATE only `changes` (and updated_at) of a live row; False if it is no longer live.
+    `touch`: something else of the row changed (its tags), so updated_at moves anyway."""
     _validate_fields(type(instance), changes)
     changes = {k: v for k, v in changes.items() if getattr(instance, k) != v}
-    if not changes:
+    if not changes and not touch:
         return type(instance).objects.filter(pk=instance.pk).exists()
     changes["updated_at"] = timezone.now()
     updated = type(instance).all_objects.filter(pk=instance.pk, is_deleted=False).update(**changes)
@@ -65,10 +66,14 @@ def post_create(*, author, title: str, content: str, tags=()) -> Post:
 def post_update(*, post: Post, title=None, content=None, tags=None) -> bool:
     """Changes the given fields (None: unchanged). False when the post is no longer live."""
     changes = {k: v for k, v in {"title": title, "content": content}.items() if v is not None}
-    if not _update_live(post, changes):
+    new_tags = tags_named(tags) if tags is not None else None
+    tags_change = new_tags is not None and {tag.pk for tag in new_tags} != set(
+        post.tags.values_list("pk", flat=True)
+    )
+    if not _update_live(post, changes, touch=tags_change):
         return False
-    if tags is not None:
-        post.tags.set(tags_named(tags))
+    if tags_change:
+        post.tags.set(new_tags)
     return True
 
 
@@ -87,9 +92,16 @@ def comment_create(*, post: Post, author, content: str, parent: Comment | None =
     return comment
 
 
+def visible_parent(comment: Comment) -> Comment | None:
+    """The parent as the API shows it: none once the parent is deleted."""
+    parent = comment.parent
+    return parent if parent is not None and not parent.is_deleted else None
+
+
 def comment_update(*, comment: Comment, content=None, **unchanged) -> bool:
-    """Changes the content. The parent is fixed at creation. False when no longer live."""
-    if "parent" in unchanged and unchanged["parent"] != comment.parent:
+    """Changes the content. The parent is fixed at creation: it may be sent back as it reads
+    (null once deleted), never changed. False when no longer live."""
+    if "parent" in unchanged and unchanged["parent"] != visible_parent(comment):
         raise ValidationError({"parent": PARENT_IS_FIXED})
     return _update_live(comment, {"content": content} if content is not None else {})
 

@@ -2,7 +2,7 @@
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import filters, generics, mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from board.serializers import (
     PostInputSerializer,
     PostOutputSerializer,
 )
+from core.filters import StrictOrderingFilter
 from core.pagination import OldestFirstCursorPagination
 
 
@@ -30,7 +31,7 @@ class PostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     lookup_value_converter = "int"
     serializer_class = PostOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly, IsAuthorOrStaffDeletes]
-    filter_backends = [DjangoFilterBackend, PostSearchFilter, filters.OrderingFilter]
+    filter_backends = [DjangoFilterBackend, PostSearchFilter, StrictOrderingFilter]
     filterset_class = PostFilter
     # PostgreSQL searches its full-text index (board/search.py); these are SQLite's fallback.
     search_fields = ["title", "content"]
@@ -91,7 +92,7 @@ class PostCommentListView(generics.ListAPIView):
     serializer_class = CommentOutputSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = OldestFirstCursorPagination
-    filter_backends = [filters.OrderingFilter]
+    filter_backends = [StrictOrderingFilter]
     ordering_fields = ["created_at"]
 
     def get_post(self):

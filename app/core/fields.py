@@ -27,3 +27,24 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
         if not 1 <= data <= maximum:
             self.fail("out_of_range", maximum=maximum)
         return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that takes only JSON strings. DRF's CharField turns a number into its
+    text (`"title": 5` is "5"), which the schema (type: string) does not allow."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    default_error_messages = StrictCharField.default_error_messages
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)

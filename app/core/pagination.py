@@ -11,6 +11,7 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as InvalidQuery
 from rest_framework.pagination import CursorPagination, _reverse_ordering
 
 SEPARATOR = "|"
@@ -23,6 +24,30 @@ class CreatedAtCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = ("-created_at", "-pk")
+
+    def get_page_size(self, request):
+        """`?page_size=` is an integer from 1 to max_page_size, or a 400 (DRF's silently falls
+        back to the default or clamps, which the schema could not say)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise InvalidQuery(
+                {self.page_size_query_param: [f"An integer from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+        return parameters
 
     def get_ordering(self, request, queryset, view):
         """The field asked for (the view's OrderingFilter may replace ours), then the primary key

@@ -131,3 +131,30 @@ def test_parent_cannot_be_changed(user, author_client):
         reverse("comment-detail", args=[comment.pk]), {"parent": other.pk}
     )
     assert response.status_code == 400
+
+
+def test_a_reply_to_a_deleted_parent_can_be_sent_back_as_it_reads(user, author_client):
+    post = PostFactory()
+    parent = CommentFactory(post=post)
+    reply = CommentFactory(post=post, parent=parent, author=user)
+    parent.soft_delete()
+    url = reverse("comment-detail", args=[reply.pk])
+    body = author_client.get(url).json()
+    assert body["parent"] is None
+    response = author_client.patch(url, {"content": "edited", "parent": body["parent"]})
+    assert response.status_code == 200, response.json()
+    assert response.json()["parent"] is None
+
+
+def test_a_deleted_parent_id_and_a_missing_one_answer_alike(user, author_client):
+    post = PostFactory()
+    parent = CommentFactory(post=post)
+    reply = CommentFactory(post=post, parent=parent, author=user)
+    parent.soft_delete()
+    url = reverse("comment-detail", args=[reply.pk])
+    deleted = author_client.patch(url, {"parent": parent.pk})
+    missing = author_client.patch(url, {"parent": parent.pk + 1000})
+    assert deleted.status_code == missing.status_code == 400
+    assert deleted.json()["parent"][0].replace(str(parent.pk), "N") == missing.json()["parent"][
+        0
+    ].replace(str(parent.pk + 1000), "N")

@@ -70,7 +70,9 @@ def test_cursor_pagination_walks_every_post_once(api):
 def test_default_page_size_is_20_and_max_is_100(api):
     PostFactory.create_batch(105)
     assert len(api.get(reverse("post-list")).json()["results"]) == 20
-    assert len(api.get(reverse("post-list"), {"page_size": 500}).json()["results"]) == 100
+    assert len(api.get(reverse("post-list"), {"page_size": 100}).json()["results"]) == 100
+    # Over the maximum is a 400 (tests/core/test_pagination.py), not a silent 100.
+    assert api.get(reverse("post-list"), {"page_size": 500}).status_code == 400
 
 
 def test_filters_search_author_tag_and_ordering(api):
@@ -180,3 +182,15 @@ def test_deleted_post_is_gone_from_the_api_but_not_the_database(user, author_cli
 
 def test_unknown_post_is_404(api):
     assert api.get(reverse("post-detail", args=[999999])).status_code == 404
+
+
+def test_changing_only_the_tags_moves_updated_at(user, author_client):
+    post = PostFactory(author=user, tags=[TagFactory(name="old")])
+    before = author_client.get(reverse("post-detail", args=[post.pk])).json()["updated_at"]
+    response = author_client.patch(reverse("post-detail", args=[post.pk]), {"tags": ["new"]})
+    assert response.status_code == 200
+    assert response.json()["tags"] == ["new"]
+    assert response.json()["updated_at"] > before
+    # The same tags again change nothing, so the time stays.
+    same = author_client.patch(reverse("post-detail", args=[post.pk]), {"tags": ["new"]})
+    assert same.json()["updated_at"] == response.json()["updated_at"]

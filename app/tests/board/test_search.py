@@ -200,3 +200,11 @@ def test_a_search_of_common_words_only_walks_the_newest_posts(api):
     assert titles == [f"bench post {i}" for i in range(1, 21)]
     assert "post_live_created_idx" in plan, plan
     assert SEARCH_INDEX not in plan, plan
+
+
+@pytest.mark.parametrize("text", ['"', '""', "' \""])
+def test_a_search_of_only_quotes_finds_nothing(api, text):
+    PostFactory(title="anything")
+    response = api.get(reverse("post-list"), {"search": text})
+    assert response.status_code == 200
+    assert response.json()["results"] == []

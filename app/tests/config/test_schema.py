@@ -38,3 +38,69 @@ def test_schema_generation_has_no_warnings():
 def test_schema_has_no_format_suffix_routes(api):
     schema = api.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert not [path for path in schema["paths"] if "format" in path]
+
+
+@pytest.fixture
+def schema(api, db):
+    return api.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def _errors(operation):
+    return {
+        int(status): response["content"]["application/json"]["schema"]["$ref"]
+        for status, response in operation["responses"].items()
+        if int(status) >= 400
+    }
+
+
+ERROR_REF = "#/components/schemas/Error"
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/api/v1/posts/", "get", {400, 401, 404, 429}),
+        ("/api/v1/posts/", "post", {400, 401, 413, 415, 429}),
+        ("/api/v1/posts/{id}/", "get", {401, 404, 429}),
+        ("/api/v1/posts/{id}/", "patch", {400, 401, 403, 404, 413, 415, 429}),
+        ("/api/v1/posts/{id}/", "delete", {401, 403, 404, 429}),
+        ("/api/v1/comments/{id}/", "patch", {400, 401, 403, 404, 413, 415, 429}),
+        ("/api/v1/auth/register/", "post", {400, 413, 415, 429}),
+        ("/api/v1/auth/token/", "post", {400, 401, 413, 415, 429}),
+        ("/api/v1/auth/token/refresh/", "post", {400, 401, 413, 415, 429}),
+        ("/api/v1/auth/logout/", "post", {400, 401, 413, 415, 429}),
+        ("/api/v1/auth/password/", "post", {400, 401, 413, 415, 429}),
+    ],
+)
+def test_every_operation_documents_its_errors_with_one_component(schema, path, method, statuses):
+    assert _errors(schema["paths"][path][method]) == dict.fromkeys(statuses, ERROR_REF)
+    assert "detail" in schema["components"]["schemas"]["Error"]["properties"]
+
+
+def test_token_endpoints_document_the_pair_they_answer(schema):
+    for path in ("/api/v1/auth/token/", "/api/v1/auth/token/refresh/"):
+        body = schema["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]
+        name = body["schema"]["$ref"].rsplit("/", 1)[1]
+        assert set(schema["components"]["schemas"][name]["required"]) == {"access", "refresh"}
+
+
+def test_limits_bounds_and_choices_are_in_the_schema(schema):
+    components = schema["components"]["schemas"]
+    post = components["PostInputRequest"]["properties"]
+    assert post["title"]["maxLength"] == 100
+    assert post["content"]["maxLength"] == 10_000
+    assert post["tags"]["maxItems"] == 10
+    assert post["tags"]["items"]["maxLength"] == 30
+    assert components["CommentInputRequest"]["properties"]["content"]["maxLength"] == 2_000
+    assert components["RegisterInputRequest"]["properties"]["username"]["maxLength"] == 150
+    for path in ("/api/v1/posts/", "/api/v1/posts/{post_pk}/comments/"):
+        parameters = {p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]}
+        assert parameters["page_size"] == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "default": 20,
+        }
+        assert parameters["ordering"]["enum"] == ["created_at", "-created_at"]
+    search = {p["name"]: p for p in schema["paths"]["/api/v1/posts/"]["get"]["parameters"]}
+    assert search["search"]["schema"]["maxLength"] == 200

@@ -150,3 +150,19 @@ def test_a_page_deep_in_the_table_starts_the_index_scan_at_its_cursor(api):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "post_live_created_idx" in plan, plan
     assert re.search(r"Index Cond: \(.*created_at <= ", plan), plan
+
+
+@pytest.mark.parametrize("page_size", ["0", "-1", "101", "abc", "1.5", "²", ""])
+def test_a_page_size_out_of_its_bounds_is_a_400(api, page_size):
+    response = api.get(reverse("post-list"), {"page_size": page_size})
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["An integer from 1 to 100."]}
+
+
+@pytest.mark.parametrize("name", ["post-list", "post-comments"])
+@pytest.mark.parametrize("ordering", ["title", "pk", "created_at,title", "", "-"])
+def test_an_unknown_ordering_is_a_400(api, name, ordering):
+    args = [PostFactory().pk] if name == "post-comments" else []
+    response = api.get(reverse(name, args=args), {"ordering": ordering})
+    assert response.status_code == 400
+    assert response.json() == {"ordering": ["One of: created_at, -created_at."]}
