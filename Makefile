@@ -40,8 +40,8 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && $(MANAGE) seed_demo
 	cd app && $(MANAGE) collectstatic --noinput --verbosity 0
 	@echo "Serving on http://127.0.0.1:8000 - Swagger UI at http://127.0.0.1:8000/api/docs/"
-	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 \
-	    --access-logfile - config.wsgi:application
+	# No Gunicorn access log: the app logs one JSON line per request.
+	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 config.wsgi:application
 
 test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
 	@echo "make test: every suite passed"

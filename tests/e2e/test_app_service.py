@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from .roles import role_default
+from .textfile_metrics import TEXTFILE_DIR, read_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -243,3 +245,43 @@ def test_facts_are_gathered_once_per_host_and_run(provisioned):
     """site.yml's release play reuses the facts its provision play gathered (gathering = smart
     in ansible.cfg) instead of asking the host again."""
     assert provisioned.first_run.stdout.count("TASK [Gathering Facts]") == 1
+
+
+def test_the_deploy_and_the_certificates_left_their_results_for_the_node_exporter(provisioned):
+    assert provisioned.sh(f"stat -c '%a %U' {TEXTFILE_DIR}") == "755 root"
+    now = float(provisioned.sh("date +%s"))
+    deploy = read_metrics(provisioned, "board_deploy.prom")
+    labels, outcome = deploy["board_deploy_last_outcome"]
+    assert outcome == 1
+    assert labels["revision"] == provisioned.sh(f"readlink {APP_ROOT}/current").rsplit("/", 1)[1]
+    assert now - 3600 < deploy["board_deploy_last_timestamp_seconds"][1] <= now
+    # The first provisioning made (renewed) the site's certificate. (One server: PostgreSQL has
+    # no TLS; tests/e2e_multihost checks the database server's.)
+    metrics = read_metrics(
+        provisioned, "board_certificate_renewal_certificate__board_test__run.prom"
+    )
+    assert metrics["board_certificate_renewal_last_outcome"] == ({"certificate": "board.test"}, 1)
+    assert metrics["board_certificate_renewal_last_timestamp_seconds"][1] <= now
+
+
+def test_the_app_logs_json_lines_and_gunicorn_no_second_access_line(provisioned, client):
+    request_id = f"e2e-applog-{os.urandom(6).hex()}"
+    assert client.request("/api/v1/posts/", headers={"X-Request-ID": request_id}).status == 200
+    time.sleep(1)
+    lines = provisioned.sh(
+        f"journalctl -u gunicorn.service --since '-5min' -o cat --no-pager | grep -F {request_id}"
+    ).splitlines()
+    # One line per request in the journal: the app's JSON line, no Gunicorn access log line.
+    assert len(lines) == 1, lines
+    entry = json.loads(lines[0])
+    assert (entry["logger"], entry["request_id"], entry["status"]) == (
+        "board.request",
+        request_id,
+        200,
+    )
+
+
+def test_journald_keeps_a_busy_servers_lines(provisioned):
+    config = provisioned.sh("systemd-analyze cat-config systemd/journald.conf")
+    burst = role_default("base", "base_journald_rate_limit_burst")
+    assert f"RateLimitBurst={burst}" in config

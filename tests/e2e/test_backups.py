@@ -7,6 +7,7 @@ import json
 import pytest
 
 from .roles import role_default
+from .textfile_metrics import read_metrics
 
 pytestmark = pytest.mark.releases
 
@@ -60,3 +61,28 @@ def test_off_host_copies_are_encrypted_to_the_inventory_key(provisioned):
     finally:
         restored = _site_backup(provisioned, "backup-default")
         assert restored.returncode == 0, restored.tail()
+
+
+def test_the_backup_records_success_and_failure_for_the_node_exporter(provisioned):
+    provisioned.sh("systemctl start board-backup.service")
+    run = read_metrics(provisioned, "board_backup_run.prom")
+    success = read_metrics(provisioned, "board_backup_success.prom")
+    assert run["board_backup_last_outcome"] == ({}, 1)
+    ok_at = success["board_backup_last_success_timestamp_seconds"][1]
+    assert ok_at == run["board_backup_last_run_timestamp_seconds"][1]
+
+    # A dump that cannot be written: the unit fails, its ExecStopPost= still records the run.
+    provisioned.sh(f"chmod 0500 {BACKUP_DIR}")
+    try:
+        failed = provisioned.testbed.ssh("systemctl start board-backup.service")
+        assert failed.returncode != 0
+        assert provisioned.sh("systemctl is-failed board-backup.service || true") == "failed"
+        run = read_metrics(provisioned, "board_backup_run.prom")
+        assert run["board_backup_last_outcome"] == ({}, 0)
+        assert run["board_backup_last_run_timestamp_seconds"][1] >= ok_at
+        success = read_metrics(provisioned, "board_backup_success.prom")
+        assert success["board_backup_last_success_timestamp_seconds"][1] == ok_at
+    finally:
+        provisioned.sh(f"chmod 0700 {BACKUP_DIR} && systemctl reset-failed board-backup.service")
+    provisioned.sh("systemctl start board-backup.service")
+    assert read_metrics(provisioned, "board_backup_run.prom")["board_backup_last_outcome"][1] == 1

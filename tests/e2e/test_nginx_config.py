@@ -155,8 +155,10 @@ def gunicorn_logs_forwarding_headers(provisioned):
     format); the app, its settings and nginx are untouched. Removed again afterwards.
     """
     tb = provisioned.testbed
+    # Gunicorn keeps no access log of its own (the app logs each request): turned on here.
     drop_in = (
-        f"[Service]\nEnvironment=GUNICORN_CMD_ARGS=--access-logformat={_access_log_format()}\n"
+        '[Service]\nEnvironment="GUNICORN_CMD_ARGS=--access-logfile=- '
+        f'--access-logformat={_access_log_format()}"\n'
     )
     tb.ssh(
         f"install -d -m 0755 {Path(GUNICORN_DROP_IN).parent} && cat > {GUNICORN_DROP_IN}",
@@ -263,3 +265,41 @@ def test_admin_login_is_rate_limited_while_the_api_keeps_serving(client, provisi
     # nginx lets at most the burst (5) and the rate (1/s) through, never the whole wave.
     assert len(reached_app) <= n // 2, results
     assert [r.status for r in api] == [200] * len(api), [(r.status, r.body[:200]) for r in api]
+
+
+# --- One request id across nginx's and the app's JSON logs ----------------------------------------
+
+
+def _json_log_lines(tb, command: str, request_id: str, timeout: float = 20) -> list[dict]:
+    """The JSON lines `command` prints that carry `request_id` (waits for them to be written)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = tb.ssh(f"{command} | grep -F '\"{request_id}\"' || true").stdout.splitlines()
+        if lines or time.monotonic() > deadline:
+            return [json.loads(line) for line in lines]
+        time.sleep(1)
+
+
+NGINX_LOG = "tail -n 2000 /var/log/nginx/access.log"
+APP_LOG = "journalctl -u gunicorn.service --since '-5min' -o cat --no-pager"
+
+
+@pytest.mark.parametrize("chosen", [True, False], ids=["client-id", "generated-id"])
+def test_one_request_id_in_nginx_and_app_json_logs(provisioned, client, chosen):
+    tb = provisioned.testbed
+    headers = {"X-Request-ID": f"e2e-trace-{secrets.token_hex(6)}"} if chosen else {}
+    resp = client.request("/api/v1/posts/?token=e2e-query-secret", headers=headers)
+    assert resp.status == 200, resp
+    request_id = resp.header("X-Request-ID")
+    if chosen:
+        assert request_id == headers["X-Request-ID"]
+    else:
+        assert re.fullmatch(r"[0-9a-f]{32}", request_id or ""), request_id
+    (access,) = _json_log_lines(tb, NGINX_LOG, request_id)
+    (app,) = _json_log_lines(tb, APP_LOG, request_id)
+    print(f"\nnginx: {json.dumps(access)}\napp:   {json.dumps(app)}")
+    assert (access["status"], access["method"], access["path"]) == (200, "GET", "/api/v1/posts/")
+    assert (app["status"], app["method"], app["path"]) == (200, "GET", "/api/v1/posts/")
+    assert app["logger"] == "board.request" and app["level"] == "INFO"
+    # Query strings may carry tokens: neither log keeps them.
+    assert "e2e-query-secret" not in json.dumps([access, app])

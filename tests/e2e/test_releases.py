@@ -21,6 +21,7 @@ import pytest
 from .conftest import DEPLOY, REPO
 from .load import HttpsLoad
 from .roles import role_default
+from .textfile_metrics import read_metrics
 
 pytestmark = pytest.mark.releases
 
@@ -444,6 +445,10 @@ def test_restore_drill_matches_row_counts(provisioned):
     run = provisioned.run_playbook("restore-drill", "restore-drill.yml")
     assert run.returncode == 0, f"restore-drill.yml failed, log: {run.log_path}\n{run.tail()}"
     assert "board-restore-drill: OK" in run.stdout
+    metrics = read_metrics(provisioned, "board_restore_drill_run.prom")
+    assert metrics["board_restore_drill_last_outcome"] == ({}, 1)
+    success = read_metrics(provisioned, "board_restore_drill_success.prom")
+    assert success["board_restore_drill_last_success_timestamp_seconds"][1] > 0
     rows = dict(re.findall(r"- (\w+)\s+(\d+)\s+\d+", run.stdout))
     assert int(rows["post"]) >= 3 and int(rows["comment"]) >= 3 and int(rows["post_tags"]) >= 6
 

@@ -12,6 +12,7 @@ import shlex
 import socket
 
 import pytest
+from e2e.textfile_metrics import TEXTFILE_DIR
 
 from .conftest import APP_SERVERS
 
@@ -177,3 +178,10 @@ def test_database_jobs_stay_on_the_database_server(cluster):
     for role in ("db", *APP_SERVERS):
         assert cluster.sh(role, "command -v redis-server || true") == ""
     assert su_sql(cluster, "SELECT to_regclass('board_cache') IS NOT NULL") == "t"
+
+
+def test_the_server_certificate_left_its_renewal_for_the_node_exporter(cluster):
+    # The first provisioning signed the database server's certificate.
+    name = "board_certificate_renewal_certificate__postgresql__run.prom"
+    prom = cluster.sh("db", f"cat {TEXTFILE_DIR}/{name}")
+    assert 'board_certificate_renewal_last_outcome{certificate="postgresql"} 1' in prom.splitlines()

@@ -1,0 +1,23 @@
+"""Reading the job results the server writes for the node exporter's textfile collector."""
+
+from __future__ import annotations
+
+import re
+
+from .roles import role_default
+
+TEXTFILE_DIR = role_default("base", "base_textfile_dir")
+SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
+
+
+def read_metrics(provisioned, file: str) -> dict[str, tuple[dict[str, str], float]]:
+    """{metric name: (labels, value)} of one .prom file in the textfile directory."""
+    samples = {}
+    for line in provisioned.sh(f"cat {TEXTFILE_DIR}/{file}").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        match = SAMPLE.match(line)
+        assert match, f"not a Prometheus sample line in {file}: {line!r}"
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
+        samples[match["name"]] = (labels, float(match["value"]))
+    return samples
