@@ -185,23 +185,22 @@ def test_auth_endpoints_are_rate_limited_by_nginx(client):
     """A burst on /api/v1/auth/token/ gets 429 from nginx (limit_req), before Django sees it."""
     url = f"https://{client.server_name}/api/v1/auth/token/"
     n = 40
-    argv = client.burst_argv(n)
+    # curl's request options are global: given once, they apply to every URL (given once per
+    # URL, each request carried 40 Content-Type headers, which Gunicorn refuses with a 400).
+    argv = client.burst_argv(n) + [
+        "--request",
+        "POST",
+        "--header",
+        "Content-Type: application/json",
+        "--data",
+        '{"username": "nobody", "password": "wrong"}',
+        "--write-out",
+        # nginx's own 429 is JSON too (its error_page), with Retry-After but without the
+        # Allow header every answer of the app's views carries.
+        "%{http_code} %{content_type} retry=%header{retry-after} allow=%header{allow}\\n",
+    ]
     for _ in range(n):
-        argv += [
-            "--request",
-            "POST",
-            "--header",
-            "Content-Type: application/json",
-            "--data",
-            '{"username": "nobody", "password": "wrong"}',
-            "--output",
-            "/dev/null",
-            "--write-out",
-            # nginx's own 429 is JSON too (its error_page), with Retry-After but without the
-            # Allow header every answer of the app's views carries.
-            "%{http_code} %{content_type} retry=%header{retry-after} allow=%header{allow}\\n",
-            url,
-        ]
+        argv += ["--output", "/dev/null", url]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     results = [line.split(" ", 3) for line in proc.stdout.splitlines() if line.strip()]
     assert len(results) == n, proc.stdout + proc.stderr
