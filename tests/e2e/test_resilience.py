@@ -91,15 +91,15 @@ def test_a_reload_keeps_the_totals(provisioned, client):
     codes = [client.request(LIST).status for _ in range(3)]
     before = _answered(provisioned)
     assert before >= 3, codes
-    workers = provisioned.sh("pgrep -P $(systemctl show -p MainPID --value gunicorn) | sort")
+
+    def workers() -> set[str]:
+        command = "pgrep -P $(systemctl show -p MainPID --value gunicorn.service)"
+        return set(provisioned.sh(command, check=False).split())
+
+    old = workers()
+    assert old
     provisioned.sh("systemctl reload gunicorn")
-    wait_for(
-        lambda: (
-            not set(workers.split())
-            & set(provisioned.sh("pgrep -P $(systemctl show -p MainPID --value gunicorn)").split())
-        ),
-        timeout=60,
-    )
+    wait_for(lambda: workers() and not workers() & old, timeout=60)
     assert _answered(provisioned) == before
     assert client.request(LIST).status in (200, 429)
     assert _answered(provisioned) == before + 1
