@@ -23,6 +23,7 @@ check re-runs the playbook, so it must come last).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -37,11 +38,11 @@ from pathlib import Path
 import pytest
 
 from .client import Client
+from .inventory import write_layered_group_vars
 from .testbed import Testbed
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-TEST_INVENTORY_SRC = DEPLOY / "inventories" / "test"
 # Inventory hostname of the test server and its group in the test inventory.
 INVENTORY_HOST = "board-test"
 INVENTORY_GROUP = "board_servers"
@@ -147,6 +148,29 @@ class Provisioned:
         """Run a shell command on the server as root; its stripped stdout (Testbed.sh)."""
         return self.testbed.sh(command, **kwargs)
 
+    def inventory_vars(self, host: str | None = None) -> dict:
+        """`host`'s variables as the inventory sets them (every group_vars layer, the vault)."""
+        out = subprocess.run(
+            [
+                _bin("ansible-inventory"),
+                "-i",
+                str(self.inventory_dir),
+                "--vault-password-file",
+                str(self.vault_password_file),
+                "--host",
+                host or self.host,
+            ],
+            cwd=DEPLOY,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout)
+
+    def admin_url(self, host: str | None = None) -> str:
+        """The Django admin's path as the inventory sets it (the app role's default otherwise)."""
+        return self.inventory_vars(host).get("app_admin_url", "admin/")
+
     def rotate_secret(self, name: str) -> str:
         """Give the vault value `name` a new random value (re-encrypted); returns it."""
         self.retired_secrets.append(self.secrets[name])
@@ -200,12 +224,7 @@ class Provisioned:
 
 
 def _write_test_inventory(tb: Testbed, inv: Path) -> None:
-    if TEST_INVENTORY_SRC.is_dir():
-        shutil.copytree(
-            TEST_INVENTORY_SRC, inv, ignore=shutil.ignore_patterns("hosts.yml", "vault.yml")
-        )
-    gv = inv / "group_vars" / "all"
-    gv.mkdir(parents=True, exist_ok=True)
+    gv = write_layered_group_vars(inv)
     ssh_args = (
         "-o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new "
         f"-o UserKnownHostsFile={tb.known_hosts}"
@@ -318,6 +337,12 @@ def testbed():
 @pytest.fixture(scope="session")
 def provisioned(testbed):
     return provision(testbed, testbed, lambda inv: _write_test_inventory(testbed, inv))
+
+
+@pytest.fixture(scope="session")
+def admin_url(provisioned) -> str:
+    """The Django admin's path on the test server."""
+    return provisioned.admin_url()
 
 
 # Module scope: test_tls_scan.py renews the certificate, so each module fetches the current one.

@@ -158,8 +158,8 @@ def test_static_files_come_from_nginx_with_long_cache(client):
     assert long.header("cache-control") == "public, max-age=31536000, immutable"
 
 
-def test_admin_login_page_loads(client):
-    resp = client.request("/admin/login/")
+def test_admin_login_page_loads(client, admin_url):
+    resp = client.request(f"/{admin_url}login/")
     assert resp.status == 200, resp.body[:500]
     assert 'name="username"' in resp.body
     assert 'name="password"' in resp.body

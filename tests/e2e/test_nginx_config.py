@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from .conftest import _bin
 
@@ -217,19 +216,8 @@ def test_spoofed_forwarding_headers_do_not_reach_gunicorn(client, gunicorn_logs_
 # --- The admin login is rate limited ------------------------------------------------------------
 
 
-def admin_url(provisioned) -> str:
-    """The app's ADMIN_URL as the inventory sets it (the app role's default otherwise)."""
-    for path in sorted((provisioned.inventory_dir / "group_vars" / "all").glob("*.yml")):
-        if path.name == "vault.yml":
-            continue
-        data = yaml.safe_load(path.read_text()) or {}
-        if "app_admin_url" in data:
-            return data["app_admin_url"]
-    return "admin/"
-
-
-def test_admin_login_is_rate_limited_while_the_api_keeps_serving(client, provisioned):
-    login = f"/{admin_url(provisioned)}login/"
+def test_admin_login_is_rate_limited_while_the_api_keeps_serving(client, admin_url):
+    login = f"/{admin_url}login/"
     page = client.request(login)
     assert page.status == 200 and 'name="password"' in page.body, (login, page.status)
 
