@@ -58,9 +58,14 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "external_db: move the app servers to another database; run after everything"
     )
+    config.addinivalue_line(
+        "markers", "drills: destroy and restore the database (restore.yml); run at the very end"
+    )
 
 
 def _order(item) -> int:
+    if item.get_closest_marker("drills") is not None:
+        return 4
     if item.get_closest_marker("external_db") is not None:
         return 3
     if item.get_closest_marker("releases") is not None:
