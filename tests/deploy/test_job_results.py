@@ -97,7 +97,7 @@ def test_a_bad_job_name_is_refused(job_result):
     assert not list(directory.iterdir())
 
 
-def test_the_backup_unit_records_its_result_even_when_the_dump_fails():
-    unit = (DEPLOY.parent / "systemd" / "board-backup.service.j2").read_text()
+def test_the_backup_unit_records_its_result_even_when_the_backup_fails():
+    unit = (DEPLOY / "roles" / "backup" / "templates" / "board-backup@.service.j2").read_text()
     # ExecStopPost= runs after a failed or killed ExecStart=; "+" lifts the sandbox for it only.
     assert re.search(r"^ExecStopPost=\+/usr/local/sbin/board-job-result backup$", unit, re.M)

@@ -59,9 +59,14 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "external_db: move the app servers to another database; run after everything"
     )
+    config.addinivalue_line(
+        "markers", "drills: destroy and restore the database (restore.yml); run at the very end"
+    )
 
 
 def _order(item) -> int:
+    if item.get_closest_marker("drills") is not None:
+        return 4
     if item.get_closest_marker("external_db") is not None:
         return 3
     if item.get_closest_marker("releases") is not None:
@@ -260,6 +265,7 @@ def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
         "vault_app_secret_key": secrets.token_urlsafe(50),
         "vault_redis_password": secrets.token_urlsafe(24),
         "vault_app_superuser_password": secrets.token_urlsafe(18),
+        "vault_backup_repo_cipher_pass": secrets.token_urlsafe(36),
     }
     password_file.write_text(secrets.token_urlsafe(32) + "\n")
     password_file.chmod(0o600)

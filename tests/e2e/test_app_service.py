@@ -207,7 +207,7 @@ def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
     failures = [line for line in out.splitlines() if " 200 " not in line]
     assert "RUNNING HANDLER [release : Reload gunicorn gracefully]" in log
     assert "TASK [release : Probe the readiness of the new release" in log
-    assert "TASK [release : Dump the database before migrating" in log
+    assert "TASK [release : Mark a restore point before migrating" in log
     assert "RUNNING HANDLER [app : Restart gunicorn]" not in log
     assert provisioned.sh(f"readlink {APP_ROOT}/current") == f"releases/{new_sha}"
     assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid

@@ -1,88 +1,82 @@
-"""Off-host copies of the nightly dumps leave the server encrypted, or not at all."""
+"""pgBackRest on the database server: an encrypted repository, backups and WAL archiving whose
+outcomes are metrics (failures included), and a passphrase that only the vault holds."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
-from .roles import role_default
-from .textfile_metrics import read_metrics
+from .backups import CONFIG, REPO_PATH, STANZA, metrics, pgbackrest, write_posts
 
 pytestmark = pytest.mark.releases
 
-BACKUP_DIR = role_default("backup", "backup_dir")
-OFFSITE = f"{BACKUP_DIR}/offsite-e2e"  # a local rsync target the backup unit may write
+
+def test_the_repository_is_encrypted_with_the_vault_passphrase(provisioned):
+    # Only root and postgres read the configuration that holds the passphrase.
+    assert provisioned.sh(f"stat -c '%a %U %G' {CONFIG}") == "640 root postgres"
+    passphrase = provisioned.secrets["vault_backup_repo_cipher_pass"]
+    assert f"repo1-cipher-pass={passphrase}" in provisioned.sh(f"cat {CONFIG}").splitlines()
+    info = json.loads(pgbackrest(provisioned, "--output=json info"))[0]
+    assert info["status"]["message"] == "ok", info
+    assert info["cipher"] == "aes-256-cbc"
+    # Files in the repository are OpenSSL-encrypted, not readable pgBackRest text.
+    header = provisioned.sh(f"head -c 8 {REPO_PATH}/backup/{STANZA}/backup.info")
+    assert header == "Salted__"
 
 
-def _site_backup(provisioned, label: str, **extra):
-    return provisioned.run_playbook(
-        label,
+def test_a_missing_passphrase_is_refused_by_name(provisioned):
+    run = provisioned.run_playbook(
+        "backup-no-passphrase",
         "site.yml",
-        ["--tags", "backup", "-e", json.dumps(extra)] if extra else ["--tags", "backup"],
+        ["--tags", "backup", "-e", "vault_backup_repo_cipher_pass=CHANGE_ME"],
     )
-
-
-def test_an_off_host_copy_without_a_public_key_is_refused(provisioned):
-    run = _site_backup(provisioned, "backup-unencrypted", backup_rsync_target=f"{OFFSITE}/")
     assert run.returncode != 0
-    assert "set backup_offsite_recipients to the age" in run.stdout
+    assert "vault_backup_repo_cipher_pass" in run.stdout
+    assert "CHANGE_ME" not in provisioned.sh(f"cat {CONFIG}")
 
 
-def test_off_host_copies_are_encrypted_to_the_inventory_key(provisioned):
-    # The private key stays outside the backup's reach (here: root's home on the test host).
-    recipient = provisioned.sh(
-        "install -d -m 0700 /root/offsite && "
-        "{ test -f /root/offsite/key || age-keygen -o /root/offsite/key 2>/dev/null; } && "
-        "age-keygen -y /root/offsite/key"
+def test_backup_timers_run_backups_and_record_their_outcome(provisioned, client):
+    write_posts(client, "backup")
+    for timer in ("full", "diff"):
+        assert provisioned.sh(f"systemctl is-enabled board-backup-{timer}.timer") == "enabled"
+        assert provisioned.sh(f"systemctl is-active board-backup-{timer}.timer") == "active"
+    assert provisioned.sh("systemctl show -p TimeoutStartUSec --value board-backup@diff.service")
+    started = time.time()
+    provisioned.sh("systemctl start board-backup@diff.service")
+    info = json.loads(pgbackrest(provisioned, "--output=json info"))[0]
+    assert [b["type"] for b in info["backup"]][:1] == ["full"]
+    assert info["backup"][-1]["type"] == "diff"
+    ok = metrics(provisioned, "backup")
+    assert ok["board_backup_last_outcome"] == 1
+    assert ok["board_backup_last_success_timestamp_seconds"] >= started - 5
+
+    # A backup that fails (here: a type pgBackRest refuses) is recorded as failed; the last
+    # success stays what it was.
+    failed = provisioned.testbed.ssh("systemctl start board-backup@nonsense.service")
+    assert failed.returncode != 0
+    after = metrics(provisioned, "backup")
+    assert after["board_backup_last_outcome"] == 0
+    assert (
+        after["board_backup_last_success_timestamp_seconds"]
+        == (ok["board_backup_last_success_timestamp_seconds"])
     )
-    provisioned.sh(f"install -d -o postgres -g postgres -m 0700 {OFFSITE}")
-    run = _site_backup(
-        provisioned,
-        "backup-encrypted",
-        backup_rsync_target=f"{OFFSITE}/",
-        backup_offsite_recipients=[recipient],
+    assert (
+        after["board_backup_last_run_timestamp_seconds"]
+        >= ok["board_backup_last_run_timestamp_seconds"]
     )
-    assert run.returncode == 0, f"site.yml failed, log: {run.log_path}\n{run.tail()}"
-    try:
-        provisioned.sh("systemctl start board-backup.service")
-        copy = provisioned.sh(f"ls -1t {OFFSITE}/*.pgc.age | head -n1")
-        assert provisioned.sh(f"stat -c '%a %U' {copy}") == "600 postgres"
-        # Not a pg_dump archive as it sits there (custom format starts with PGDMP) ...
-        assert provisioned.sh(f"head -c 5 {copy}") != "PGDMP"
-        assert provisioned.sh(f"head -c 21 {copy}") == "age-encryption.org/v1"
-        # ... but the private key turns it back into one.
-        tables = provisioned.sh(
-            f"age --decrypt -i /root/offsite/key {copy} | pg_restore --list | grep -c 'TABLE DATA'"
-        )
-        assert int(tables) > 0
-        # The encrypted file is not left beside the local dumps.
-        assert provisioned.sh(f"ls {BACKUP_DIR}/*.age 2>/dev/null | wc -l") == "0"
-    finally:
-        restored = _site_backup(provisioned, "backup-default")
-        assert restored.returncode == 0, restored.tail()
 
 
-def test_the_backup_records_success_and_failure_for_the_node_exporter(provisioned):
-    provisioned.sh("systemctl start board-backup.service")
-    run = read_metrics(provisioned, "board_backup_run.prom")
-    success = read_metrics(provisioned, "board_backup_success.prom")
-    assert run["board_backup_last_outcome"] == ({}, 1)
-    ok_at = success["board_backup_last_success_timestamp_seconds"][1]
-    assert ok_at == run["board_backup_last_run_timestamp_seconds"][1]
-
-    # A dump that cannot be written: the unit fails, its ExecStopPost= still records the run.
-    provisioned.sh(f"chmod 0500 {BACKUP_DIR}")
-    try:
-        failed = provisioned.testbed.ssh("systemctl start board-backup.service")
-        assert failed.returncode != 0
-        assert provisioned.sh("systemctl is-failed board-backup.service || true") == "failed"
-        run = read_metrics(provisioned, "board_backup_run.prom")
-        assert run["board_backup_last_outcome"] == ({}, 0)
-        assert run["board_backup_last_run_timestamp_seconds"][1] >= ok_at
-        success = read_metrics(provisioned, "board_backup_success.prom")
-        assert success["board_backup_last_success_timestamp_seconds"][1] == ok_at
-    finally:
-        provisioned.sh(f"chmod 0700 {BACKUP_DIR} && systemctl reset-failed board-backup.service")
-    provisioned.sh("systemctl start board-backup.service")
-    assert read_metrics(provisioned, "board_backup_run.prom")["board_backup_last_outcome"][1] == 1
+def test_wal_archiving_is_measured(provisioned):
+    provisioned.sh("systemctl start board-archive-metrics.service")
+    wal = metrics(provisioned, "wal_archive")
+    print(f"\nWAL archive metrics: {wal}")
+    assert wal["board_wal_archive_up"] == 1
+    assert wal["board_wal_archive_last_success_timestamp_seconds"] > 0
+    assert wal["board_wal_archive_failures_total"] == 0
+    assert provisioned.sh("systemctl is-active board-archive-metrics.timer") == "active"
+    settings = provisioned.sh(
+        "runuser -u postgres -- psql -XAtq -c 'SHOW archive_mode' -c 'SHOW archive_timeout'"
+    ).split()
+    assert settings[0] == "on" and settings[1] != "0"

@@ -18,15 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from .backups import RESTORE_LOG, api, metrics, psql, write_posts
 from .conftest import DEPLOY, REPO
 from .load import HttpsLoad
 from .roles import role_default
-from .textfile_metrics import read_metrics
 
 pytestmark = pytest.mark.releases
 
 APP_ROOT = role_default("app", "app_root")
 DUMP_DIR = role_default("release", "release_dump_dir")
+DRILL_DIR = role_default("backup", "backup_drill_dir")
+DRILL_PORT = role_default("backup", "backup_drill_port")
 GIT = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
 
 
@@ -183,11 +185,14 @@ def test_deploy_a_new_revision_under_load_with_zero_failures(
     # The load saw the switch happen: old code first, new code last.
     assert result.revisions[0] == before and result.revisions[-1] == revisions["visible"]
     assert _api_version(client) == "1.0.1-e2e"
-    dumps = provisioned.sh(f"ls {DUMP_DIR}")
-    assert re.search(rf"^{revisions['visible']}-\d{{8}}T\d{{6}}Z\.pgc$", dumps, re.M), dumps
-    assert provisioned.sh(f"stat -c '%a %U' {DUMP_DIR}/{revisions['visible']}-*.pgc") == (
-        "600 postgres"
+    # The way back is a named restore point (O(1)), not a dump of the whole database.
+    point = re.search(
+        rf"Marked restore point (deploy-{revisions['visible'][:12]}-\d{{8}}T\d{{6}}Z)"
+        r" \(WAL [0-9A-F]+/[0-9A-F]+\)",
+        run.stdout,
     )
+    assert point, run.tail()
+    assert revisions["visible"] not in provisioned.sh(f"ls {DUMP_DIR} 2>/dev/null || true")
 
 
 def test_a_release_that_is_not_ready_never_gets_traffic(provisioned, revisions, cacert):
@@ -348,16 +353,29 @@ def test_rollback_while_throttled_goes_back_with_zero_failures(
 
 
 def test_keep_releases_prunes_old_releases_and_their_dumps(provisioned, revisions, cacert, client):
+    # The logical pre-migration dump stays an option (release_pre_migration_dump).
     run = provisioned.run_playbook(
         "deploy-another",
         "deploy.yml",
-        _deploy_args(revisions, revisions["another"], "-e", "release_keep_releases=2"),
+        _deploy_args(
+            revisions,
+            revisions["another"],
+            "-e",
+            "release_keep_releases=2",
+            "-e",
+            "release_pre_migration_dump=true",
+        ),
     )
     assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert "Marked restore point" not in run.stdout
     releases = provisioned.sh(f"ls {APP_ROOT}/releases").split()
     assert len(releases) == 2 and revisions["another"] in releases, releases
     dumps = provisioned.sh(f"ls {DUMP_DIR}").split()
     assert dumps and all(d.split("-")[0] in releases for d in dumps), dumps
+    assert re.search(rf"^{revisions['another']}-\d{{8}}T\d{{6}}Z\.pgc$", "\n".join(dumps), re.M)
+    assert provisioned.sh(f"stat -c '%a %U' {DUMP_DIR}/{revisions['another']}-*.pgc") == (
+        "600 postgres"
+    )
     assert _api_version(client) == "1.0.2-e2e"
 
 
@@ -366,7 +384,12 @@ def test_every_deploy_is_in_the_deploy_log(provisioned, revisions):
     print("\n" + log)
     # Who shipped: user@host of the controller (GITHUB_ACTOR and the run URL in Actions).
     by = r"by=[^@\s]+@\S+"
-    assert re.search(rf"deploy revision={revisions['visible']} {by} outcome=success", log)
+    assert re.search(
+        rf"deploy revision={revisions['visible']} {by} outcome=success"
+        rf" restore_point=deploy-{revisions['visible'][:12]}-\d{{8}}T\d{{6}}Z$",
+        log,
+        re.M,
+    )
     assert re.search(rf"deploy revision={revisions['broken']} {by} outcome=failed", log)
     assert re.search(rf"rollback revision={revisions['head']} {by} outcome=success", log)
     assert "by=unknown" not in log
@@ -380,8 +403,8 @@ def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(
     newer commit, and restarts Gunicorn onto the new SECRET_KEY with no failed request."""
     serving = _served_revision(provisioned)
     user = {"username": f"rotate{int(time.time())}", "password": "a-long-rotation-password-7"}
-    _api(client, "POST", "/api/v1/auth/register/", user)
-    old_token = _api(client, "POST", "/api/v1/auth/token/", user)["access"]
+    api(client, "POST", "/api/v1/auth/register/", user)
+    old_token = api(client, "POST", "/api/v1/auth/token/", user)["access"]
     provisioned.rotate_secret("vault_app_secret_key")
     with _load(provisioned, cacert) as load:
         run = provisioned.run_playbook(
@@ -397,96 +420,63 @@ def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(
     assert _served_revision(provisioned) == serving
     # Tokens signed with the old key are refused now: the new key is in use.
     assert client.request("/api/v1/auth/me/", token=old_token).status == 401
-    new_token = _api(client, "POST", "/api/v1/auth/token/", user)["access"]
-    assert (
-        _api(client, "GET", "/api/v1/auth/me/", token=new_token)["username"] == (user["username"])
-    )
+    new_token = api(client, "POST", "/api/v1/auth/token/", user)["access"]
+    assert api(client, "GET", "/api/v1/auth/me/", token=new_token)["username"] == (user["username"])
 
 
-def _api(client, method: str, path: str, body: dict | None = None, token: str = "") -> dict:
-    for _ in range(30):  # the controller's address may still be over its rate (a 429 test)
-        response = client.request(path, method=method, json_body=body, token=token or None)
-        if response.status != 429:
-            break
-        time.sleep(5)
-    assert 200 <= response.status < 300, (path, response.status, response.body[:300])
-    return response.json() if response.body else {}
-
-
-def test_nightly_backup_timer_produces_a_private_dump(provisioned, cacert, client):
-    # Rows to back up, written through the public API.
-    user = {"username": f"backup{int(time.time())}", "password": "a-long-backup-password-7"}
-    _api(client, "POST", "/api/v1/auth/register/", user)
-    token = _api(client, "POST", "/api/v1/auth/token/", user)["access"]
-    for i in range(3):
-        post = _api(
-            client,
-            "POST",
-            "/api/v1/posts/",
-            {"title": f"Backed up {i}", "content": "x", "tags": ["backup", f"t{i}"]},
-            token,
-        )
-        _api(
-            client,
-            "POST",
-            f"/api/v1/posts/{post['id']}/comments/",
-            {"content": "kept"},
-            token,
-        )
-    assert provisioned.sh("systemctl is-enabled board-backup.timer") == "enabled"
-    assert provisioned.sh("systemctl is-active board-backup.timer") == "active"
-    provisioned.sh("systemctl start board-backup.service")
-    newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
-    assert provisioned.sh(f"stat -c '%a %U' {newest}") == "600 postgres"
-    assert provisioned.sh(f"pg_restore --list {newest} | grep -c 'TABLE DATA'") != "0"
-
-
-def test_restore_drill_matches_row_counts(provisioned):
+def test_restore_drill_restores_the_latest_backup_and_matches_counts_at_its_point(
+    provisioned, client
+):
+    write_posts(client, "drill")
+    assert provisioned.sh("systemctl is-enabled board-restore-drill.timer") == "enabled"
+    started = time.time()
     run = provisioned.run_playbook("restore-drill", "restore-drill.yml")
     assert run.returncode == 0, f"restore-drill.yml failed, log: {run.log_path}\n{run.tail()}"
     assert "board-restore-drill: OK" in run.stdout
-    metrics = read_metrics(provisioned, "board_restore_drill_run.prom")
-    assert metrics["board_restore_drill_last_outcome"] == ({}, 1)
-    success = read_metrics(provisioned, "board_restore_drill_success.prom")
-    assert success["board_restore_drill_last_success_timestamp_seconds"][1] > 0
-    rows = dict(re.findall(r"- (\w+)\s+(\d+)\s+\d+", run.stdout))
+    rows = dict(re.findall(r"(\w+)\s+(\d+)\s+\2'?$", run.stdout, re.M))
     assert int(rows["post"]) >= 3 and int(rows["comment"]) >= 3 and int(rows["post_tags"]) >= 6
+    drill = metrics(provisioned, "restore_drill")
+    assert drill["board_restore_drill_last_outcome"] == 1
+    assert drill["board_restore_drill_last_success_timestamp_seconds"] >= started - 5
+    # The throwaway instance and its copy are gone.
+    assert provisioned.sh(f"ls {DRILL_DIR}") == ""
+    assert provisioned.testbed.ssh(f"ss -ltnx | grep -q {DRILL_PORT}").returncode != 0
 
 
-def test_restore_needs_an_explicit_confirmation(provisioned):
-    newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
-    refused = provisioned.run_playbook(
-        "restore-unconfirmed", "restore.yml", ["-e", f"restore_dump={newest}"]
-    )
+def test_restore_names_a_wrong_or_missing_variable(provisioned):
+    refused = provisioned.run_playbook("restore-unconfirmed", "restore.yml")
     assert refused.returncode != 0
-    assert "confirm with the database's name" in refused.stdout
-    assert newest in refused.stdout  # the confirmation names the dump it would restore
+    assert "Confirm with the database's name" in refused.stdout
+    assert "the latest point in the archived WAL" in refused.stdout
+    malformed = provisioned.run_playbook(
+        "restore-bad-time",
+        "restore.yml",
+        ["-e", "restore_time=yesterday", "-e", "restore_confirm=board"],
+    )
+    assert malformed.returncode != 0
+    assert "restore_time must be a time with its UTC offset" in malformed.stdout
+    assert 'got "yesterday"' in malformed.stdout
     assert provisioned.sh("systemctl is-active gunicorn.socket") == "active"
 
 
-def test_restore_puts_the_dump_back(provisioned, cacert, client):
-    newest = provisioned.sh("ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
-    marker = f"after-the-dump-{int(time.time())}"
-    provisioned.sh(
-        "sudo -u postgres psql -XAtq -d board -c "
-        f"\"INSERT INTO board_tag (name) VALUES ('{marker}')\"",
-    )
+def test_restore_to_a_named_restore_point(provisioned, client):
+    stamp = int(time.time())
+    before, after, point = f"before-point-{stamp}", f"after-point-{stamp}", f"e2e-{stamp}"
+    psql(provisioned, f"INSERT INTO board_tag (name) VALUES ('{before}')")
+    psql(provisioned, f"SELECT pg_create_restore_point('{point}')")
+    psql(provisioned, f"INSERT INTO board_tag (name) VALUES ('{after}')")
     run = provisioned.run_playbook(
-        "restore", "restore.yml", ["-e", f"restore_dump={newest}", "-e", "restore_confirm=board"]
+        "restore", "restore.yml", ["-e", f"restore_point={point}", "-e", "restore_confirm=board"]
     )
     assert run.returncode == 0, f"restore.yml failed, log: {run.log_path}\n{run.tail()}"
-    count = provisioned.sh(
-        "sudo -u postgres psql -XAtq -d board -c "
-        f"\"SELECT count(*) FROM board_tag WHERE name = '{marker}'\"",
-    )
-    assert count == "0"
-    # The database as it was before the restore is kept, marker row included.
-    safety = re.search(r"The database as\s+it was before is in\s+(\S+?\.pgc)", run.stdout)
-    assert safety, run.tail()
-    assert provisioned.sh(f"stat -c '%a %U' {safety.group(1)}") == "600 postgres"
-    assert marker in provisioned.sh(
-        f"pg_restore --data-only --table=board_tag -f - {safety.group(1)}"
-    )
+    names = psql(provisioned, "SELECT name FROM board_tag").split()
+    assert before in names and after not in names
+    # The database it replaced is marked with a restore point, named in the output and the log.
+    undo = re.search(r"restore point\s+(before-restore-\d{8}T\d{6}Z)", run.stdout)
+    assert undo, run.tail()
+    log = provisioned.sh(f"tail -n 1 {RESTORE_LOG}")
+    assert f'target="the restore point {point}"' in log and f"undo_point={undo.group(1)}" in log
+    assert re.search(r'replaced="[^"]+ at \d{4}-', log), log
     # The runtime role still has its privileges on the restored tables, and the API answers.
     for _ in range(30):
         if client.request("/readyz").status == 200:

@@ -170,9 +170,12 @@ def test_runtime_limit_serves_both_app_servers(cluster):
 
 
 def test_database_jobs_stay_on_the_database_server(cluster):
-    assert cluster.sh("db", "systemctl is-enabled board-backup.timer") == "enabled"
+    assert cluster.sh("db", "systemctl is-enabled board-backup-full.timer") == "enabled"
     for role in APP_SERVERS:
-        assert cluster.sh(role, "systemctl is-enabled board-backup.timer", check=False) != "enabled"
+        assert cluster.sh(role, "systemctl is-enabled board-backup-full.timer", check=False) != (
+            "enabled"
+        )
+        assert cluster.sh(role, "command -v pgbackrest || true") == ""
         assert cluster.sh(role, "command -v postgres pg_ctlcluster || true") == ""
     # No Redis anywhere: the throttle counters are in the shared database (board_cache).
     for role in ("db", *APP_SERVERS):

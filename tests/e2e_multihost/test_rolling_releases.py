@@ -196,20 +196,20 @@ def _task_hosts(run, task: str, status: str = "changed") -> set[str]:
 
 
 def test_restore_runs_on_the_database_server_while_every_app_server_waits(cluster, clients):
-    # A dump of the shared database, then a row written after it.
-    cluster.sh("db", "systemctl start board-backup.service")
-    newest = cluster.sh("db", "ls -1t /var/backups/postgresql/board-*.pgc | head -n1")
-    marker = f"after-the-dump-{int(time.time())}"
+    # A restore point in the shared database, then a row written after it.
+    point = f"e2e-multihost-{int(time.time())}"
+    su_sql(cluster, f"SELECT pg_create_restore_point('{point}')")
+    marker = f"after-the-point-{int(time.time())}"
     su_sql(cluster, f"INSERT INTO board_tag (name) VALUES ('{marker}')")
     run = cluster.prov.run_playbook(
-        "restore", "restore.yml", ["-e", f"restore_dump={newest}", "-e", "restore_confirm=board"]
+        "restore", "restore.yml", ["-e", f"restore_point={point}", "-e", "restore_confirm=board"]
     )
     assert run.returncode == 0, f"restore.yml failed, log: {run.log_path}\n{run.tail()}"
-    # Gunicorn stopped on both app servers; the dump restored once, on the database server.
+    # Gunicorn stopped on both app servers; pgBackRest restored once, on the database server.
     stopped = _task_hosts(run, "Stop Gunicorn and its socket during the restore")
     assert stopped == {"board-app1", "board-app2"}, run.tail()
     restored = _task_hosts(
-        run, "Restore the dump as the schema owner (pg_restore --clean, in one transaction)"
+        run, "Restore the backup and the WAL up to the target (pgbackrest restore --delta)"
     )
     assert len(restored) == 1 and restored.pop().startswith("board-app1 -> board-db"), restored
     assert su_sql(cluster, f"SELECT count(*) FROM board_tag WHERE name = '{marker}'") == "0"
