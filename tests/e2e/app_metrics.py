@@ -25,6 +25,11 @@ def scrape(provisioned, check: bool = True) -> str:
     return provisioned.sh(_SCRAPE + METRICS_URL, check=check)
 
 
+def answers(provisioned) -> bool:
+    """board-metrics answers a scrape (with samples or, before any request, without)."""
+    return provisioned.testbed.ssh(_SCRAPE + METRICS_URL, timeout=30).returncode == 0
+
+
 def _samples(text: str, name: str):
     for line in text.splitlines():
         match = _SAMPLE.match(line)
