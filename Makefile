@@ -46,14 +46,16 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
-lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec.
+lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/yamllint --strict deploy .github docker-compose.yml docker
+	$(BIN)/yamllint --strict deploy .github docker-compose.yml docker monitoring
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	cd deploy && PATH="$(abspath $(BIN)):$$PATH" ../$(BIN)/ansible-lint --offline --profile production
 	scripts/lint-workflows.sh
+	# promtool/amtool from Debian's packages: the rules, their tests, the rendered configs.
+	BIN=$(abspath $(BIN)) scripts/check-monitoring.sh
 
 lint-workflows: $(VENV)/.dev-installed ## check-jsonschema and zizmor on .github/workflows.
 	scripts/lint-workflows.sh

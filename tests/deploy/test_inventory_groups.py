@@ -45,6 +45,7 @@ def test_example_inventory_is_one_server_in_every_group():
     assert set(inventory["board_servers"]["children"]) >= {"db_servers", "app_servers"}
     assert _group_hosts(inventory, "db_servers") == {"board-prod-1"}
     assert _group_hosts(inventory, "app_servers") == {"board-prod-1"}
+    assert _group_hosts(inventory, "monitoring_servers") == {"board-prod-1"}
     assert inventory["_meta"]["hostvars"]["board-prod-1"]["ansible_host"] == "192.0.2.10"
 
 
@@ -157,3 +158,30 @@ def test_playbooks_refuse_an_external_database_they_cannot_reach_safely(
     assert refusal in output, output[-3000:]
     assert "UNREACHABLE" not in output, output[-3000:]
     assert "Gathering Facts" not in output, output[-3000:]
+
+
+def _with_monitoring(monitoring_hosts: str) -> str:
+    return (
+        "---\nboard_servers:\n  children:\n"
+        "    db_servers:\n      hosts:\n        db-1:\n          ansible_host: 192.0.2.30\n"
+        "    app_servers:\n      hosts:\n        app-1:\n          ansible_host: 192.0.2.21\n"
+        "monitoring:\n  children:\n    monitoring_servers:\n      hosts:\n" + monitoring_hosts
+    )
+
+
+@pytest.mark.parametrize(
+    "monitoring_hosts",
+    [
+        # Two Prometheus servers: which one pages?
+        "        db-1:\n        app-1:\n",
+        # A host site.yml never provisions (outside board_servers).
+        "        watcher:\n          ansible_host: 192.0.2.50\n",
+    ],
+    ids=["two", "outside-board-servers"],
+)
+def test_playbooks_refuse_a_monitoring_group_they_cannot_provision(tmp_path, monitoring_hosts):
+    run = _run_playbook("site.yml", _with_monitoring(monitoring_hosts), tmp_path)
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, output[-3000:]
+    assert "monitoring_servers holds the one server" in output, output[-3000:]
+    assert "UNREACHABLE" not in output, output[-3000:]

@@ -164,11 +164,13 @@ def test_pg_hba_allows_only_peer_for_postgres_and_scram_for_app_roles(pg):
         f"local|{DB}|{app_users}||scram-sha-256|",
         f"host|{DB}|{app_users}|127.0.0.1|scram-sha-256|",
         f"host|{DB}|{app_users}|::1|scram-sha-256|",
+        # The PostgreSQL exporter's pg_monitor login (peer: no password exists).
+        "local|postgres|prometheus||peer|",
     ]
     # and the file itself has nothing else (comments aside)
     hba = su_psql(pg.testbed, "SHOW hba_file")
     text = _ok(pg.testbed.ssh(f"grep -Ev '^[[:space:]]*(#|$)' {shlex.quote(hba)}"))
-    assert len(text.splitlines()) == 4
+    assert len(text.splitlines()) == 5
     for word in ("trust", "md5", "password", "ident"):
         assert word not in text.split(), text
 

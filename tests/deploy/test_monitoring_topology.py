@@ -1,0 +1,152 @@
+"""What Prometheus scrapes and where each exporter listens come from the inventory's groups.
+
+Renders the monitoring role's prometheus.yml and the exporters' settings with the real
+group_vars wiring of deploy/ (every host `ansible_connection: local`, nothing is installed), for
+the single-server layout, three servers, and three servers with their own monitoring server.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from .playbook import run_playbook
+
+PLAYBOOK = """
+- name: Derive each server's monitoring settings from the inventory
+  hosts: board_servers
+  gather_facts: false
+  # As in site.yml, the roles' defaults and vars; no role task runs (the run selects the tag
+  # below and skips the roles' `always` tasks).
+  roles:
+    - postgresql
+    - exporters
+    - monitoring
+  tasks:
+    - name: Render prometheus.yml on the monitoring server
+      tags: [monitoring-test]
+      ansible.builtin.template:
+        src: roles/monitoring/templates/prometheus.yml.j2
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.prometheus.yml"
+        mode: "0600"
+      when: inventory_hostname == board_monitoring_server
+    - name: Write the exporters' settings down
+      tags: [monitoring-test]
+      ansible.builtin.copy:
+        content: "{{ {
+          'listen': exporters_listen_address,
+          'allowed': exporters_allowed_sources,
+          'postgres': exporters_postgres_enabled | bool,
+          'redis': exporters_redis_enabled | bool,
+          'nginx': exporters_nginx_enabled | bool,
+          'app_metrics': app_metrics_listen_address,
+          } | to_json }}"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+"""
+
+ONE = """
+board_servers:
+  vars: {ansible_connection: local}
+  children:
+    db_servers: {hosts: {solo: {ansible_host: 10.0.0.5}}}
+    app_servers: {hosts: {solo: }}
+"""
+THREE = """
+board_servers:
+  vars: {ansible_connection: local}
+  children:
+    db_servers: {hosts: {db1: {ansible_host: 10.0.0.5}}}
+    app_servers:
+      hosts:
+        app1: {ansible_host: 203.0.113.11, board_private_address: 10.0.0.11}
+        app2: {ansible_host: 10.0.0.12}
+"""
+# The same three servers, watched from app2.
+WATCHED_FROM_APP2 = (
+    THREE
+    + """    monitoring_servers: {hosts: {app2: }}
+"""
+)
+
+
+def _render(tmp_path: Path, hosts_yml: str) -> tuple[dict, dict[str, dict]]:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(hosts_yml)
+    proc = run_playbook(
+        PLAYBOOK,
+        f"monitoring-test-{tmp_path.name}",
+        str(inventory),
+        {"out_dir": str(tmp_path)},
+        *("--tags", "monitoring-test", "--skip-tags", "always"),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (config,) = [yaml.safe_load(p.read_text()) for p in tmp_path.glob("*.prometheus.yml")]
+    return config, {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
+
+
+def _targets(config: dict) -> dict[str, list[tuple[str, str]]]:
+    return {
+        job["job_name"]: [
+            (static["labels"].get("host"), target)
+            for static in job["static_configs"]
+            for target in static["targets"]
+        ]
+        for job in config["scrape_configs"]
+    }
+
+
+def test_one_server_scrapes_everything_on_loopback(tmp_path):
+    config, servers = _render(tmp_path, ONE)
+    targets = _targets(config)
+    assert targets["node"] == [("solo", "127.0.0.1:9100")]
+    assert targets["postgres"] == [("solo", "127.0.0.1:9187")]
+    assert targets["redis"] == [("solo", "127.0.0.1:9121")]
+    assert targets["nginx"] == [("solo", "127.0.0.1:9113")]
+    assert targets["board"] == [("solo", "127.0.0.1:9808")]
+    assert [t for _, t in targets["probe"]] == [
+        "https://127.0.0.1/healthz",
+        "https://127.0.0.1/readyz",
+    ]
+    assert servers["solo"] == {
+        "listen": "127.0.0.1",
+        "allowed": [],
+        "postgres": True,
+        "redis": True,
+        "nginx": True,
+        "app_metrics": "127.0.0.1",
+    }
+
+
+def test_three_servers_scrape_private_addresses_open_to_the_database_server_only(tmp_path):
+    config, servers = _render(tmp_path, THREE)
+    targets = _targets(config)
+    assert targets["node"] == [
+        ("db1", "127.0.0.1:9100"),
+        ("app1", "10.0.0.11:9100"),
+        ("app2", "10.0.0.12:9100"),
+    ]
+    assert targets["postgres"] == [("db1", "127.0.0.1:9187")]
+    # Redis serves only its own host's app: with remote app servers there is none to watch.
+    assert "redis" not in targets
+    assert targets["board"] == [("app1", "10.0.0.11:9808"), ("app2", "10.0.0.12:9808")]
+    assert servers["db1"]["listen"] == "127.0.0.1" and servers["db1"]["allowed"] == []
+    assert servers["app1"] == {
+        "listen": "10.0.0.11",
+        "allowed": ["10.0.0.5"],
+        "postgres": False,
+        "redis": False,
+        "nginx": True,
+        "app_metrics": "10.0.0.11",
+    }
+
+
+def test_a_monitoring_server_of_its_own_scrapes_the_others_over_the_network(tmp_path):
+    config, servers = _render(tmp_path, WATCHED_FROM_APP2)
+    targets = _targets(config)
+    assert targets["postgres"] == [("db1", "10.0.0.5:9187")]
+    assert ("app2", "127.0.0.1:9100") in targets["node"]
+    assert servers["db1"]["listen"] == "10.0.0.5" and servers["db1"]["allowed"] == ["10.0.0.12"]
+    assert servers["app2"]["allowed"] == []

@@ -1,0 +1,115 @@
+"""Prometheus, Alertmanager and the exporters on the single test server: what they scrape,
+where they listen, what they may read, and that every long-running service restarts itself."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .monitoring import ALERTMANAGER, EXPORTERS, MONITORING, api, query, wait_until
+
+REPO_RULES = (
+    "TargetDown",
+    "ProbeFailing",
+    "PostgresDown",
+    "RedisDown",
+    "SystemdUnitFailed",
+    "CertificateExpiringSoon",
+    "BackupTooOld",
+    "DiskFilling",
+    "Watchdog",
+)
+# Long-running services and the Restart= each must have after provisioning.
+RESTARTING = {
+    "postgresql@15-main": "on-failure",
+    "nginx": "on-failure",
+    "redis-server": "always",
+    **{unit: "on-failure" for unit in (*EXPORTERS, *MONITORING)},
+}
+
+
+@pytest.fixture(scope="module")
+def server(provisioned):
+    return provisioned.testbed
+
+
+def test_prometheus_scrapes_every_exporter_and_probe(server):
+    def up_jobs():
+        return {(r["metric"]["job"], r["value"][1]) for r in query(server, "up")}
+
+    expected = {
+        "node",
+        "postgres",
+        "redis",
+        "nginx",
+        "prometheus",
+        "alertmanager",
+        "blackbox",
+        "probe",
+    }
+    jobs = wait_until(
+        lambda: (j := up_jobs()) and {job for job, v in j if v == "1"} >= expected and j,
+        timeout=90,
+        what="every target up",
+    )
+    # The app's metrics (board-metrics.service) are scraped too, as job "board".
+    assert "board" in {job for job, _ in jobs}
+    probed = query(server, 'probe_success{job="probe"}')
+    probes = {r["metric"]["path"]: r["value"][1] for r in probed}
+    assert probes == {"/healthz": "1", "/readyz": "1"}, probes
+    days = float(query(server, "(probe_ssl_earliest_cert_expiry - time()) / 86400")[0]["value"][1])
+    print(f"\nthe public certificate expires in {days:.0f} days (seen by the blackbox probe)")
+    assert days > 14
+    # The exporters' least-privilege logins can read what the rules need.
+    assert query(server, "pg_up")[0]["value"][1] == "1"
+    assert query(server, 'pg_role_connections_conn_limit{role="board_app"}')
+    assert query(server, "redis_up")[0]["value"][1] == "1"
+    assert query(server, "nginx_up")[0]["value"][1] == "1"
+    assert query(server, 'node_systemd_unit_state{name="nginx.service", state="active"}')
+    assert query(server, "board_reboot_required")
+
+
+def test_the_repository_rules_are_loaded(server):
+    groups = api(server, "http://127.0.0.1:9090", "/api/v1/rules")["groups"]
+    names = {rule["name"] for group in groups for rule in group["rules"]}
+    assert set(REPO_RULES) <= names, sorted(names)
+    status = api(server, ALERTMANAGER, "/api/v2/status")
+    assert "webhook_configs" in status["config"]["original"]
+
+
+def test_monitoring_listens_on_loopback_only(server):
+    listening = server.sh("ss -Hltn")
+    for unit, port in {**EXPORTERS, **MONITORING}.items():
+        addresses = set(re.findall(rf"(\S+):{port}\s", listening))
+        assert addresses == {"127.0.0.1"}, (unit, port, addresses)
+
+
+def test_every_long_running_service_restarts_itself_with_a_limit(server):
+    for unit, restart in RESTARTING.items():
+        props = dict(
+            line.split("=", 1)
+            for line in server.sh(
+                f"systemctl show -p Restart,RestartUSec,StartLimitBurst,ActiveState {unit}"
+            ).splitlines()
+        )
+        assert props["ActiveState"] == "active", (unit, props)
+        assert props["Restart"] == restart, (unit, props)
+        assert props["RestartUSec"] == "2s", (unit, props)
+        assert props["StartLimitBurst"] == "5", (unit, props)
+
+
+def test_exporter_secrets_stay_in_root_only_files(provisioned, server):
+    password = provisioned.secrets["vault_redis_exporter_password"]
+    for unit in ("prometheus-redis-exporter", "prometheus-postgres-exporter"):
+        assert server.sh(f"stat -c '%U %a' /etc/default/{unit}") == "root 600"
+    # Never on a command line.
+    assert password not in server.sh("ps -eo args")
+    # PostgreSQL: a pg_monitor member without a password, peer over the socket only.
+    row = server.sh(
+        'runuser -u postgres -- psql -XAtc "SELECT rolsuper, rolpassword IS NULL, '
+        "(SELECT string_agg(b.rolname, ',') FROM pg_auth_members m JOIN pg_roles b "
+        "ON b.oid = m.roleid WHERE m.member = a.oid) "
+        "FROM pg_authid a WHERE rolname = 'prometheus'\""
+    )
+    assert row == "f|t|pg_monitor", row
