@@ -1,0 +1,211 @@
+"""Fault drills on the single test server: break each service on purpose and measure how it
+heals itself or who is told. Alertmanager sends to a webhook receiver run here, on the controller
+(alert_sink.py). The figures (time to recover, time to alert) are printed, not asserted tightly.
+
+Marked `faults`: they run after the read-only tests and the release tests, and every drill puts
+the service back the way it was.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+
+import pytest
+
+from .alert_sink import AlertSink
+from .fault_load import Writer
+from .monitoring import EXPORTERS, MONITORING
+
+pytestmark = pytest.mark.faults
+
+# Each long-running service: how to tell it serves again after a kill -9 of its main process.
+CHECKS = {
+    "postgresql@15-main": "pg_isready -q -h /var/run/postgresql",
+    "redis-server": "test -S /run/redis/redis-server.sock",
+    "nginx": "ss -Hltn 'sport = :443' | grep -q .",
+    "gunicorn": "test -S /run/board/gunicorn.sock",
+    **{
+        unit: f"ss -Hltn 'sport = :{port}' | grep -q ."
+        for unit, port in {**EXPORTERS, **MONITORING}.items()
+    },
+}
+# Runs on the server: kill -9 the unit's main process, then poll until systemd has started a new
+# one and it serves; prints the seconds that took (the server's own clock, no SSH latency).
+KILL_AND_WAIT = r"""
+unit="$1"; check="$2"
+old="$(systemctl show -p MainPID --value "$unit")"
+[ "$old" -gt 0 ] || { echo "no main process for $unit"; exit 2; }
+start="$(date +%s.%N)"
+kill -9 "$old"
+while :; do
+    now="$(date +%s.%N)"
+    pid="$(systemctl show -p MainPID --value "$unit")"
+    if [ "$pid" -gt 0 ] && [ "$pid" != "$old" ] && [ "$(systemctl is-active "$unit")" = active ] \
+        && sh -c "$check" >/dev/null 2>&1; then
+        echo "$now $start" | awk '{printf "%.2f\n", $1 - $2}'
+        exit 0
+    fi
+    if [ "$(echo "$now $start" | awk '{print ($1 - $2 > 60)}')" = 1 ]; then
+        echo "$unit not back after 60 s"; systemctl status --no-pager "$unit" | tail -5; exit 1
+    fi
+    sleep 0.1
+done
+"""
+
+
+@pytest.fixture(scope="module")
+def server(provisioned):
+    return provisioned.testbed
+
+
+@pytest.fixture(scope="module")
+def sink(server):
+    receiver = AlertSink(server.host_ip).start()
+    yield receiver
+    receiver.stop()
+
+
+def _kill_and_wait(server, unit: str) -> float:
+    out = server.sh(
+        f"sh -c {shlex.quote(KILL_AND_WAIT)} kill {shlex.quote(unit)} {shlex.quote(CHECKS[unit])}",
+        timeout=120,
+    )
+    return float(out.splitlines()[-1])
+
+
+def _post_ids_present(server, ids: list[int]) -> set[int]:
+    # The post model's primary key is the column post_no.
+    query = f"SELECT post_no FROM post WHERE post_no IN ({','.join(map(str, ids))})"
+    rows = server.sh(f"cd / && runuser -u postgres -- psql -XAt -d board -c {shlex.quote(query)}")
+    return {int(line) for line in rows.splitlines() if line}
+
+
+def test_watchdog_reaches_the_sink_continuously(sink):
+    first = sink.wait_for("Watchdog", timeout=120)
+    assert first, "no Watchdog notification within 2 minutes: the alerting path is down"
+    second = sink.wait_for("Watchdog", since=first.received + 1, timeout=120)
+    assert second, "the Watchdog came once and stopped"
+    print(f"\nWatchdog: notifications {second.received - first.received:.0f} s apart")
+
+
+def test_every_service_comes_back_after_kill_9_under_load(server, client):
+    recovered: dict[str, float] = {}
+    windows: list[tuple[float, float]] = []
+    with Writer(client) as writer:
+        time.sleep(2)  # some acknowledged writes before the first fault
+        for unit in CHECKS:
+            before = time.time()
+            recovered[unit] = _kill_and_wait(server, unit)
+            # The API may fail from the kill until the service serves again (plus the request
+            # in flight then).
+            windows.append((before, time.time() + 2))
+            time.sleep(1)
+    print("\nkill -9 of the main process -> serving again (s):")
+    for unit, seconds in recovered.items():
+        print(f"  {unit:32s} {seconds:5.1f}")
+    failed = [a for a in writer.answers if a.status != 201]
+    print(
+        f"writes: {len(writer.answers)} sent, {len(writer.acknowledged())} acknowledged, "
+        f"{len(failed)} failed (statuses {sorted({a.status for a in failed})})"
+    )
+    assert all(seconds <= 15 for seconds in recovered.values()), recovered
+    assert writer.errors_outside(windows) == []
+    acknowledged = writer.acknowledged()
+    assert acknowledged
+    missing = set(acknowledged) - _post_ids_present(server, acknowledged)
+    assert not missing, f"acknowledged posts lost: {sorted(missing)}"
+
+
+def _gunicorn_stopped_for_good(server, sink) -> str:
+    """Gunicorn and its socket stopped: the probes fail, the alert comes and then resolves."""
+    stopped = time.monotonic()
+    server.sh("systemctl stop gunicorn.socket gunicorn.service")
+    try:
+        alert = sink.wait_for("ProbeFailing", since=stopped, timeout=240, path="/healthz")
+    finally:
+        server.sh("systemctl start gunicorn.socket gunicorn.service")
+    started = time.monotonic()
+    assert alert, "no ProbeFailing alert within 4 minutes of stopping Gunicorn"
+    resolved = sink.wait_for(
+        "ProbeFailing", status="resolved", since=started, timeout=240, path="/healthz"
+    )
+    assert resolved, "ProbeFailing did not resolve within 4 minutes of starting Gunicorn"
+    return (
+        f"Gunicorn stopped: alert after {alert.received - stopped:.0f} s, "
+        f"resolved {resolved.received - started:.0f} s after the restart"
+    )
+
+
+BACKUP_BROKEN = "/run/systemd/system/board-backup.service.d/fault-drill.conf"
+
+
+def _backup_fails(server, sink) -> str:
+    """The backup cannot write its directory (ProtectSystem=strict without ReadWritePaths):
+    board-backup.service fails, and the failed-unit alert names it."""
+    server.sh(
+        f"mkdir -p {BACKUP_BROKEN.rsplit('/', 1)[0]} && "
+        f"printf '[Service]\\nReadWritePaths=\\n' > {BACKUP_BROKEN} && systemctl daemon-reload"
+    )
+    try:
+        failed = server.ssh("systemctl start board-backup.service")
+        broke = time.monotonic()
+        assert failed.returncode != 0, "the broken backup did not fail"
+        alert = sink.wait_for(
+            "SystemdUnitFailed", since=broke, timeout=240, name="board-backup.service"
+        )
+    finally:
+        server.sh(f"rm -f {BACKUP_BROKEN} && systemctl daemon-reload")
+    assert alert, "no SystemdUnitFailed alert within 4 minutes of the failed backup"
+    # A good backup clears the failed state.
+    server.sh("systemctl start board-backup.service")
+    assert server.sh("systemctl is-active board-backup.service || true") != "failed"
+    return f"backup failed: alert after {alert.received - broke:.0f} s"
+
+
+def _certificate_expires_in_10_days(server, sink, server_name: str) -> str:
+    """The public certificate replaced by one with 10 days left (same key and name): the expiry
+    alert fires; the original goes back."""
+    crt = f"/etc/ssl/certs/{server_name}.crt"
+    key = f"/etc/ssl/private/{server_name}.key"
+    saved = "/root/fault-drill-original.crt"
+    server.sh(
+        f"cp -p {crt} {saved} && openssl req -x509 -new -key {key} -days 10 "
+        f"-subj /CN={server_name} -addext subjectAltName=DNS:{server_name} -out {crt}.new "
+        f"&& chmod --reference={crt} {crt}.new && mv {crt}.new {crt} && systemctl reload nginx"
+    )
+    swapped = time.monotonic()
+    try:
+        alert = sink.wait_for("CertificateExpiringSoon", since=swapped, timeout=240)
+    finally:
+        server.sh(f"cp -p {saved} {crt} && rm -f {saved} && systemctl reload nginx")
+    assert alert, "no CertificateExpiringSoon alert within 4 minutes of a 10-day certificate"
+    return f"certificate with 10 days left: alert after {alert.received - swapped:.0f} s"
+
+
+def test_faults_that_persist_are_announced(server, sink, provisioned):
+    """Three independent drills at once (they break different things), each timed from its own
+    fault to its own alert."""
+    drills = {
+        "gunicorn": lambda: _gunicorn_stopped_for_good(server, sink),
+        "backup": lambda: _backup_fails(server, sink),
+        "certificate": lambda: _certificate_expires_in_10_days(
+            server, sink, provisioned.server_name
+        ),
+    }
+    results: dict[str, str] = {}
+
+    def run(name, drill):
+        try:
+            results[name] = drill()
+        except BaseException as exc:  # reported below, with the others' figures
+            results[name] = f"FAILED: {exc}"
+
+    threads = [threading.Thread(target=run, args=item) for item in drills.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print("\n" + "\n".join(results[name] for name in drills))
+    assert not [r for r in results.values() if r.startswith("FAILED")], results
