@@ -138,29 +138,22 @@ def _gunicorn_stopped_for_good(server, sink) -> str:
     )
 
 
-BACKUP_BROKEN = "/run/systemd/system/board-backup.service.d/fault-drill.conf"
+BROKEN_BACKUP = "board-backup@nonsense.service"  # a backup type pgBackRest refuses
 
 
 def _backup_fails(server, sink) -> str:
-    """The backup cannot write its directory (ProtectSystem=strict without ReadWritePaths):
-    board-backup.service fails, and the failed-unit alert names it."""
-    server.sh(
-        f"mkdir -p {BACKUP_BROKEN.rsplit('/', 1)[0]} && "
-        f"printf '[Service]\\nReadWritePaths=\\n' > {BACKUP_BROKEN} && systemctl daemon-reload"
-    )
+    """A backup that fails: the failed-unit alert names its unit."""
+    failed = server.ssh(f"systemctl start {BROKEN_BACKUP}")
+    broke = time.monotonic()
     try:
-        failed = server.ssh("systemctl start board-backup.service")
-        broke = time.monotonic()
         assert failed.returncode != 0, "the broken backup did not fail"
-        alert = sink.wait_for(
-            "SystemdUnitFailed", since=broke, timeout=240, name="board-backup.service"
-        )
+        alert = sink.wait_for("SystemdUnitFailed", since=broke, timeout=240, name=BROKEN_BACKUP)
     finally:
-        server.sh(f"rm -f {BACKUP_BROKEN} && systemctl daemon-reload")
+        # A good backup records success again; the failed unit is forgotten.
+        server.sh(
+            f"systemctl reset-failed {BROKEN_BACKUP}; systemctl start board-backup@diff.service"
+        )
     assert alert, "no SystemdUnitFailed alert within 4 minutes of the failed backup"
-    # A good backup clears the failed state.
-    server.sh("systemctl start board-backup.service")
-    assert server.sh("systemctl is-active board-backup.service || true") != "failed"
     return f"backup failed: alert after {alert.received - broke:.0f} s"
 
 
