@@ -24,3 +24,8 @@ def role_default(role: str, name: str) -> str:
             break
         value = jinja2.Template(value, undefined=jinja2.StrictUndefined).render(**defaults)
     return value
+
+
+def role_var(role: str, name: str):
+    """A role's fixed variable (vars/main.yml), as written there."""
+    return yaml.safe_load((DEPLOY / "roles" / role / "vars" / "main.yml").read_text())[name]
