@@ -11,6 +11,14 @@ from pathlib import Path
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 BIN = Path(sys.executable).parent
 
+# The vault values group_vars reads, for playbooks that template the app's settings.
+SECRETS = {
+    "vault_postgresql_owner_password": "owner-password-0123456789",
+    "vault_postgresql_runtime_password": "runtime-password-0123456789",
+    "vault_redis_password": "redis-password-0123456789",
+    "vault_app_secret_key": "k" * 50,
+}
+
 
 def run_playbook(
     text: str, name: str, inventory: str = "localhost,", extra: dict | None = None, *args: str

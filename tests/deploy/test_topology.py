@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .playbook import DEPLOY, run_playbook
+from .playbook import DEPLOY, SECRETS, run_playbook
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
 
@@ -119,13 +119,6 @@ board_servers:
         app1: {ansible_host: 10.0.0.11}
         app2: {ansible_host: 10.0.0.12}
 """
-
-SECRETS = {
-    "vault_postgresql_owner_password": "owner-password-0123456789",
-    "vault_postgresql_runtime_password": "runtime-password-0123456789",
-    "vault_redis_password": "redis-password-0123456789",
-    "vault_app_secret_key": "k" * 50,
-}
 
 
 def _derive(tmp_path: Path, hosts_yml: str) -> dict[str, dict]:
