@@ -81,10 +81,6 @@ def post_soft_delete(*, post: Post) -> bool:
     return post.soft_delete()
 
 
-def post_restore(*, post: Post) -> bool:
-    return post.restore()
-
-
 def comment_create(*, post: Post, author, content: str, parent: Comment | None = None) -> Comment:
     comment = Comment(post=post, author=author, content=content, parent=parent)
     comment.full_clean()  # Comment.clean: the parent is on the same post
@@ -108,10 +104,6 @@ def comment_update(*, comment: Comment, content=None, **unchanged) -> bool:
 
 def comment_soft_delete(*, comment: Comment) -> bool:
     return comment.soft_delete()
-
-
-def comment_restore(*, comment: Comment) -> bool:
-    return comment.restore()
 
 
 def soft_delete(instance) -> bool:
