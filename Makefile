@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # Run from app/: `cd app && $(MANAGE) migrate`.
 MANAGE := ../$(BIN)/python manage.py
 
-.PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
+.PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
         check-deploy test-sentry test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
@@ -46,7 +46,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
-lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool.
+lint: $(VENV)/.dev-installed lint-migrations ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool, squawk.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict deploy .github docker-compose.yml docker monitoring
@@ -59,6 +59,11 @@ lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, 
 
 lint-workflows: $(VENV)/.dev-installed ## check-jsonschema and zizmor on .github/workflows.
 	scripts/lint-workflows.sh
+
+lint-migrations: $(VENV)/.dev-installed ## squawk on each migration's PostgreSQL SQL: no table lock, expand/contract.
+	# Django generates part of that SQL from the catalog, so it needs a server: a throwaway
+	# cluster (or DATABASE_URL's server, on which it creates and drops a scratch database).
+	cd app && DEBUG=True ../scripts/with-test-postgres.sh $(MANAGE) lint_migrations
 
 migrations-check: $(VENV)/.dev-installed ## Fail when a model change has no migration.
 	# A development environment: this command serves no traffic and needs no secret.
