@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 MANAGE := ../$(BIN)/python manage.py
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy test-sentry test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy check-push test-sentry test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -74,6 +74,9 @@ check-deploy: $(VENV)/.dev-installed ## Django's deploy checks with production-l
 	    ALLOWED_HOSTS=board.example.com SECURE_SSL_REDIRECT=True SECURE_COOKIES=True \
 	    SECURE_HSTS_SECONDS=63072000 SECURE_HSTS_INCLUDE_SUBDOMAINS=True SECURE_HSTS_PRELOAD=True \
 	    $(MANAGE) check --deploy --fail-level WARNING
+
+check-push: $(VENV)/.dev-installed ## What the first deploying git push needs: prints what is missing.
+	$(BIN)/python deploy/scripts/check_push.py
 
 test-app: test-sqlite test-postgres ## The API suite on both databases.
 
