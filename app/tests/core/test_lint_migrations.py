@@ -94,6 +94,16 @@ def test_index_built_without_concurrently_is_refused(board_migrations, capsys):
     assert "require-concurrent-index-creation" in err and "AddIndexConcurrently" in err
 
 
+def test_a_column_type_change_is_refused(board_migrations, capsys):
+    # timestamptz to date: PostgreSQL rewrites every row under ACCESS EXCLUSIVE.
+    board_migrations(
+        "0006_created_on", 'migrations.AlterField("post", "created_at", models.DateField())'
+    )
+    err = refusal(capsys)
+    assert "board.0006_created_on (Alter field created_at on post): changing-column-type" in err
+    assert "rewrites the table" in err and "in a later release, drop the old one" in err
+
+
 def test_the_expand_contract_way_passes(board_migrations, capsys):
     """Expand: a nullable column, a NOT NULL one with a database default, a concurrent index.
     Contract, a release later: the drop, saying which release stopped using the column."""
