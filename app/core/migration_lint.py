@@ -14,6 +14,12 @@ written to; it is dropped at the end.
 SQL a RunPython operation executes is invisible here (Django cannot print it): write schema
 changes as operations or RunSQL, and RunPython for data only.
 
+Why squawk rather than django-migration-linter: that one matches the SQL with regular
+expressions, only warns about a non-concurrent CREATE INDEX, and has no rule for unvalidated
+constraints, foreign keys' locks, volatile defaults or Django's DROP DEFAULT after adding a NOT
+NULL column; squawk parses PostgreSQL and has rules for each. What the other did besides
+(sqlmigrate per migration, skipping shipped ones, an escape hatch) is this module.
+
 Escape hatch, in the migration's file, naming the rules and saying why (at least a few words):
     # migration-lint: allow ban-drop-column -- release 41 stopped reading post.summary
 """

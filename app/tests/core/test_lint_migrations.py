@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.migrations.loader import MigrationLoader
 
 import board
+from core.migration_lint import project_app_labels
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
 
@@ -52,6 +54,12 @@ def board_migrations(tmp_path, settings):
         del sys.modules[module]
 
 
+def migrations_on_disk() -> int:
+    """The project's migrations (MIGRATION_MODULES as the test sets it)."""
+    labels = project_app_labels()
+    return sum(app_label in labels for app_label, _ in MigrationLoader(None).disk_migrations)
+
+
 def refusal(capsys) -> str:
     with pytest.raises(CommandError, match="would lock a table or break the release"):
         call_command("lint_migrations")
@@ -62,7 +70,7 @@ def refusal(capsys) -> str:
 
 def test_the_shipped_migrations_pass(capsys):
     call_command("lint_migrations")
-    assert "7 migrations, no finding" in capsys.readouterr().out
+    assert f"{migrations_on_disk()} migrations, no finding" in capsys.readouterr().out
 
 
 def test_not_null_column_without_a_database_default_is_refused(board_migrations, capsys):
@@ -122,7 +130,7 @@ def test_the_expand_contract_way_passes(board_migrations, capsys):
         after="0007_index",
     )
     call_command("lint_migrations")
-    assert "10 migrations, no finding" in capsys.readouterr().out
+    assert f"{migrations_on_disk()} migrations, no finding" in capsys.readouterr().out
 
 
 def test_a_drop_is_refused_without_the_escape_hatch(board_migrations, capsys):
