@@ -9,8 +9,8 @@ BIN := $(VENV)/bin
 # Run from app/: `cd app && $(MANAGE) migrate`.
 MANAGE := ../$(BIN)/python manage.py
 
-.PHONY: help run test lint lint-workflows test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy test-sentry test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+.PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
+        check-deploy check-push test-sentry test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -46,7 +46,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-deploy test-bench test-e2e test-e2e-multihost test-containers ## Run every suite.
 	@echo "make test: every suite passed"
 
-lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool.
+lint: $(VENV)/.dev-installed lint-migrations ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool, squawk.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint --strict deploy .github docker-compose.yml docker monitoring
@@ -60,6 +60,11 @@ lint: $(VENV)/.dev-installed ## ruff, yamllint, ansible-lint, zizmor, hadolint, 
 lint-workflows: $(VENV)/.dev-installed ## check-jsonschema and zizmor on .github/workflows.
 	scripts/lint-workflows.sh
 
+lint-migrations: $(VENV)/.dev-installed ## squawk on each migration's PostgreSQL SQL: no table lock, expand/contract.
+	# Django generates part of that SQL from the catalog, so it needs a server: a throwaway
+	# cluster (or DATABASE_URL's server, on which it creates and drops a scratch database).
+	cd app && DEBUG=True ../scripts/with-test-postgres.sh $(MANAGE) lint_migrations
+
 migrations-check: $(VENV)/.dev-installed ## Fail when a model change has no migration.
 	# A development environment: this command serves no traffic and needs no secret.
 	cd app && DEBUG=True $(MANAGE) makemigrations --check --dry-run
@@ -69,6 +74,9 @@ check-deploy: $(VENV)/.dev-installed ## Django's deploy checks with production-l
 	    ALLOWED_HOSTS=board.example.com SECURE_SSL_REDIRECT=True SECURE_COOKIES=True \
 	    SECURE_HSTS_SECONDS=63072000 SECURE_HSTS_INCLUDE_SUBDOMAINS=True SECURE_HSTS_PRELOAD=True \
 	    $(MANAGE) check --deploy --fail-level WARNING
+
+check-push: $(VENV)/.dev-installed ## What the first deploying git push needs: prints what is missing.
+	$(BIN)/python deploy/scripts/check_push.py
 
 test-app: test-sqlite test-postgres ## The API suite on both databases.
 
