@@ -78,7 +78,8 @@ check-deploy: $(VENV)/.dev-installed ## Django's deploy checks with production-l
 check-push: $(VENV)/.dev-installed ## What the first deploying git push needs: prints what is missing.
 	$(BIN)/python deploy/scripts/check_push.py
 
-test-app: test-sqlite test-postgres ## The API suite on both databases.
+test-app: ## The API suite on both databases, side by side (a process each: two cores).
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-sqlite test-postgres
 
 # The throttle tests start a throwaway redis-server on a unix socket (no daemon, no TCP port).
 test-sqlite: $(VENV)/.dev-installed ## The API suite on SQLite.
