@@ -60,3 +60,12 @@ def api(client, method: str, path: str, body: dict | None = None, token: str = "
         time.sleep(5)
     assert 200 <= response.status < 300, (path, response.status, response.body[:300])
     return response.json() if response.body else {}
+
+
+def assert_ready_after_restore(client, seconds: int = 30) -> None:
+    """/readyz answers 200 within `seconds` of restore.yml's end (Gunicorn is started again)."""
+    for _ in range(seconds):
+        if client.request("/readyz").status == 200:
+            return
+        time.sleep(1)
+    raise AssertionError(f"/readyz did not answer 200 within {seconds} s of the restore")

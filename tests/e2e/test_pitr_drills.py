@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from .backups import psql, write_posts
+from .backups import assert_ready_after_restore, psql, write_posts
 
 pytestmark = pytest.mark.drills
 
@@ -126,9 +126,4 @@ def test_rpo_of_a_lost_data_directory_is_the_archive_timeout(provisioned, client
     # Nothing restored that was never acknowledged, and no hole: a prefix of the commits.
     assert count == max_id and max_id <= last_id
     assert lost_seconds <= 60
-    for _ in range(30):
-        if client.request("/readyz").status == 200:
-            break
-        time.sleep(1)
-    else:
-        pytest.fail("/readyz did not answer 200 after the restore")
+    assert_ready_after_restore(client)

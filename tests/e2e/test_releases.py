@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .backups import RESTORE_LOG, api, metrics, psql, write_posts
+from .backups import RESTORE_LOG, api, assert_ready_after_restore, metrics, psql, write_posts
 from .conftest import DEPLOY, REPO
 from .load import HttpsLoad
 from .roles import role_default
@@ -478,12 +478,7 @@ def test_restore_to_a_named_restore_point(provisioned, client):
     assert f'target="the restore point {point}"' in log and f"undo_point={undo.group(1)}" in log
     assert re.search(r'replaced="[^"]+ at \d{4}-', log), log
     # The runtime role still has its privileges on the restored tables, and the API answers.
-    for _ in range(30):
-        if client.request("/readyz").status == 200:
-            break
-        time.sleep(1)
-    else:
-        pytest.fail("/readyz did not answer 200 after the restore")
+    assert_ready_after_restore(client)
     assert client.request("/api/v1/posts/").status == 200
 
 
