@@ -15,6 +15,7 @@ import time
 import pytest
 
 from .alert_sink import AlertSink
+from .app_metrics import sample, scrape
 from .fault_load import Writer
 from .monitoring import EXPORTERS, MONITORING
 
@@ -179,7 +180,8 @@ def _certificate_expires_in_10_days(server, sink, server_name: str) -> str:
 
 def test_faults_that_persist_are_announced(server, sink, provisioned):
     """Three independent drills at once (they break different things), each timed from its own
-    fault to its own alert."""
+    fault to its own alert. Redis's drill runs alone (next test): RedisDown inhibits the
+    Gunicorn and backup drills' alerts."""
     drills = {
         "gunicorn": lambda: _gunicorn_stopped_for_good(server, sink),
         "backup": lambda: _backup_fails(server, sink),
@@ -202,3 +204,40 @@ def test_faults_that_persist_are_announced(server, sink, provisioned):
         thread.join()
     print("\n" + "\n".join(results[name] for name in drills))
     assert not [r for r in results.values() if r.startswith("FAILED")], results
+
+
+def test_redis_stopped_the_api_answers_and_the_alert_fires_then_resolves(server, sink, client):
+    """Redis stopped (a minute at least, until its alert comes) under a light write load: the
+    throttle fails open, so every write still succeeds; RedisDown reaches the sink, and its
+    resolved notification follows Redis's start."""
+
+    def degraded() -> float:
+        return sample(scrape(server), "board_degraded_requests_total", dependency="cache")
+
+    degraded_before = degraded()
+    with Writer(client, interval=0.5) as writer:
+        time.sleep(1)  # some writes with Redis up
+        stopped = time.monotonic()
+        server.sh("systemctl stop redis-server")
+        try:
+            alert = sink.wait_for("RedisDown", since=stopped, timeout=240)
+            time.sleep(max(0.0, stopped + 60 - time.monotonic()))
+        finally:
+            server.sh("systemctl start redis-server")
+        started = time.monotonic()
+        time.sleep(1)  # some writes with Redis back
+    failed = [a for a in writer.answers if not 200 <= a.status < 300]
+    print(
+        f"\nRedis stopped {started - stopped:.0f} s: {len(writer.answers)} writes answered, "
+        f"{len(failed)} not 2xx (statuses {sorted({a.status for a in failed})}); "
+        f"degraded requests counted {degraded() - degraded_before:.0f}"
+    )
+    assert alert, "no RedisDown alert within 4 minutes of stopping Redis"
+    resolved = sink.wait_for("RedisDown", status="resolved", since=started, timeout=120)
+    print(
+        f"RedisDown: alert after {alert.received - stopped:.0f} s, "
+        + (f"resolved {resolved.received - started:.0f} s after the start" if resolved else "")
+    )
+    assert resolved, "RedisDown did not resolve within 2 minutes of starting Redis"
+    assert writer.answers and not failed, failed[:5]
+    assert degraded() > degraded_before, "no request counted as served without the cache"
