@@ -59,6 +59,7 @@ PLAYBOOK = """
           'redis': exporters_redis_enabled | bool,
           'nginx': exporters_nginx_enabled | bool,
           'app_metrics': app_metrics_listen_address,
+          'ssh_permit_open': base_ssh_permit_open,
           } | to_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
@@ -135,6 +136,7 @@ def test_one_server_scrapes_everything_on_loopback(tmp_path):
         "redis": True,
         "nginx": True,
         "app_metrics": "127.0.0.1",
+        "ssh_permit_open": ["127.0.0.1:9090", "127.0.0.1:9093"],
     }
 
 
@@ -158,6 +160,7 @@ def test_three_servers_scrape_private_addresses_open_to_the_database_server_only
         "redis": False,
         "nginx": True,
         "app_metrics": "10.0.0.11",
+        "ssh_permit_open": [],
     }
 
 
@@ -168,6 +171,9 @@ def test_a_monitoring_server_of_its_own_scrapes_the_others_over_the_network(tmp_
     assert ("app2", "127.0.0.1:9100") in targets["node"]
     assert servers["db1"]["listen"] == "10.0.0.5" and servers["db1"]["allowed"] == ["10.0.0.12"]
     assert servers["app2"]["allowed"] == []
+    # sshd forwards to the monitoring UIs where they run, and nowhere else.
+    assert servers["app2"]["ssh_permit_open"] == ["127.0.0.1:9090", "127.0.0.1:9093"]
+    assert servers["db1"]["ssh_permit_open"] == []
 
 
 def test_the_exporters_that_take_a_web_config_require_the_scrape_login(tmp_path):

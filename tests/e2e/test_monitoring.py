@@ -3,11 +3,14 @@ where they listen, what they may read, and that every long-running service resta
 
 from __future__ import annotations
 
+import http.client
 import re
+import urllib.request
 
 import pytest
 
 from .monitoring import ALERTMANAGER, EXPORTERS, MONITORING, api, http_status, query, wait_until
+from .tunnel import ssh_tunnel
 
 # The exporters that take the exporter toolkit's web config, so require the scrape login.
 LOGIN_REQUIRED = (
@@ -131,3 +134,17 @@ def test_exporters_refuse_a_scrape_without_the_login(provisioned, server):
     password = provisioned.secrets["vault_exporters_scrape_password"]
     assert password not in server.sh("cat /etc/prometheus/exporters-web.yml")
     assert password not in server.sh("ps -eo args")
+
+
+def test_the_overview_console_opens_through_an_ssh_tunnel_to_nothing_else(server):
+    # As the README tells an operator: ssh -L to Prometheus on the monitoring server's loopback.
+    with ssh_tunnel(server, MONITORING["prometheus"]) as port:
+        url = f"http://127.0.0.1:{port}/consoles/board.html"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+            assert "<h1>Board overview</h1>" in response.read().decode()
+    # sshd forwards to the monitoring UIs alone: an exporter's port stays closed to a tunnel.
+    node_exporter = EXPORTERS["prometheus-node-exporter"]
+    refused = (OSError, http.client.HTTPException)
+    with ssh_tunnel(server, node_exporter) as port, pytest.raises(refused):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30)
