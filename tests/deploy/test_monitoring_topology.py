@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import bcrypt
 import yaml
 
 from .playbook import run_playbook
@@ -32,6 +33,22 @@ PLAYBOOK = """
         dest: "{{ out_dir }}/{{ inventory_hostname }}.prometheus.yml"
         mode: "0600"
       when: inventory_hostname == board_monitoring_server
+    - name: Render the exporters' web config and settings
+      tags: [monitoring-test]
+      ansible.builtin.template:
+        src: roles/exporters/templates/{{ item }}.j2
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.{{ item }}"
+        mode: "0600"
+      loop: >-
+        {{ ['exporters-web.yml', 'prometheus-node-exporter']
+           + (['prometheus-postgres-exporter'] if exporters_postgres_enabled | bool else []) }}
+    - name: Render the blackbox exporter's settings on the monitoring server
+      tags: [monitoring-test]
+      ansible.builtin.template:
+        src: roles/monitoring/templates/prometheus-blackbox-exporter.default.j2
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.prometheus-blackbox-exporter"
+        mode: "0600"
+      when: inventory_hostname == board_monitoring_server
     - name: Write the exporters' settings down
       tags: [monitoring-test]
       ansible.builtin.copy:
@@ -42,6 +59,7 @@ PLAYBOOK = """
           'redis': exporters_redis_enabled | bool,
           'nginx': exporters_nginx_enabled | bool,
           'app_metrics': app_metrics_listen_address,
+          'ssh_permit_open': base_ssh_permit_open,
           } | to_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
@@ -64,6 +82,7 @@ board_servers:
         app1: {ansible_host: 203.0.113.11, board_private_address: 10.0.0.11}
         app2: {ansible_host: 10.0.0.12}
 """
+SCRAPE_PASSWORD = "scrape-password-0123456789"
 # The same three servers, watched from app2.
 WATCHED_FROM_APP2 = (
     THREE
@@ -79,7 +98,7 @@ def _render(tmp_path: Path, hosts_yml: str) -> tuple[dict, dict[str, dict]]:
         PLAYBOOK,
         f"monitoring-test-{tmp_path.name}",
         str(inventory),
-        {"out_dir": str(tmp_path)},
+        {"out_dir": str(tmp_path), "vault_exporters_scrape_password": SCRAPE_PASSWORD},
         *("--tags", "monitoring-test", "--skip-tags", "always"),
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
@@ -117,6 +136,7 @@ def test_one_server_scrapes_everything_on_loopback(tmp_path):
         "redis": True,
         "nginx": True,
         "app_metrics": "127.0.0.1",
+        "ssh_permit_open": ["127.0.0.1:9090", "127.0.0.1:9093"],
     }
 
 
@@ -140,6 +160,7 @@ def test_three_servers_scrape_private_addresses_open_to_the_database_server_only
         "redis": False,
         "nginx": True,
         "app_metrics": "10.0.0.11",
+        "ssh_permit_open": [],
     }
 
 
@@ -150,3 +171,35 @@ def test_a_monitoring_server_of_its_own_scrapes_the_others_over_the_network(tmp_
     assert ("app2", "127.0.0.1:9100") in targets["node"]
     assert servers["db1"]["listen"] == "10.0.0.5" and servers["db1"]["allowed"] == ["10.0.0.12"]
     assert servers["app2"]["allowed"] == []
+    # sshd forwards to the monitoring UIs where they run, and nowhere else.
+    assert servers["app2"]["ssh_permit_open"] == ["127.0.0.1:9090", "127.0.0.1:9093"]
+    assert servers["db1"]["ssh_permit_open"] == []
+
+
+def test_the_exporters_that_take_a_web_config_require_the_scrape_login(tmp_path):
+    config, _ = _render(tmp_path, THREE)
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    login = {"username": "prometheus", "password_file": "/etc/prometheus/scrape-password"}
+    with_login = {"node", "postgres", "blackbox", "probe"}
+    assert {name for name, job in jobs.items() if "basic_auth" in job} == with_login
+    assert all(jobs[name]["basic_auth"] == login for name in with_login)
+    assert SCRAPE_PASSWORD not in (tmp_path / "db1.prometheus.yml").read_text()
+    flag = "--web.config.file=/etc/prometheus/exporters-web.yml"
+    settings = ["prometheus-node-exporter", "prometheus-postgres-exporter"]
+    for unit in settings + ["prometheus-blackbox-exporter"]:
+        assert flag in (tmp_path / f"db1.{unit}").read_text(), unit
+    hashes = {}
+    for host in ("db1", "app1", "app2"):
+        assert flag in (tmp_path / f"{host}.prometheus-node-exporter").read_text()
+        web = (tmp_path / f"{host}.exporters-web.yml").read_text()
+        assert SCRAPE_PASSWORD not in web
+        hashes[host] = yaml.safe_load(web)["basic_auth_users"]["prometheus"]
+        assert bcrypt.checkpw(SCRAPE_PASSWORD.encode(), hashes[host].encode()), host
+        assert not bcrypt.checkpw(b"another-password-0123456789", hashes[host].encode())
+    # Salted per host, and the same hash on a second run (the role stays idempotent).
+    assert len(set(hashes.values())) == 3
+    again = tmp_path / "again"
+    again.mkdir()
+    _render(again, THREE)
+    web = yaml.safe_load((again / "db1.exporters-web.yml").read_text())
+    assert web["basic_auth_users"]["prometheus"] == hashes["db1"]

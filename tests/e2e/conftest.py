@@ -273,6 +273,7 @@ def _write_vault(inv: Path, password_file: Path) -> dict[str, str]:
         "vault_app_secret_key": secrets.token_urlsafe(50),
         "vault_redis_password": secrets.token_urlsafe(24),
         "vault_redis_exporter_password": secrets.token_urlsafe(24),
+        "vault_exporters_scrape_password": secrets.token_urlsafe(24),
         "vault_app_superuser_password": secrets.token_urlsafe(18),
         "vault_backup_repo_cipher_pass": secrets.token_urlsafe(36),
     }

@@ -31,6 +31,18 @@ def http_get(server, url: str) -> str:
     return server.sh(f"python3 -c {shlex.quote(code)} {shlex.quote(url)}", timeout=30)
 
 
+def http_status(server, url: str) -> int:
+    """GET `url` on the test server without credentials; the HTTP status code."""
+    code = (
+        "import sys, urllib.request, urllib.error\n"
+        "try:\n"
+        "    print(urllib.request.urlopen(sys.argv[1], timeout=10).status)\n"
+        "except urllib.error.HTTPError as error:\n"
+        "    print(error.code)\n"
+    )
+    return int(server.sh(f"python3 -c {shlex.quote(code)} {shlex.quote(url)}", timeout=30))
+
+
 def api(server, base: str, path: str, **params) -> dict | list:
     url = f"{base}{path}" + (f"?{urlencode(params)}" if params else "")
     body = json.loads(http_get(server, url))

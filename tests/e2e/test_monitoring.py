@@ -3,12 +3,21 @@ where they listen, what they may read, and that every long-running service resta
 
 from __future__ import annotations
 
+import http.client
 import re
+import urllib.request
 
 import pytest
 
-from .monitoring import ALERTMANAGER, EXPORTERS, MONITORING, api, query, wait_until
+from .monitoring import ALERTMANAGER, EXPORTERS, MONITORING, api, http_status, query, wait_until
+from .tunnel import ssh_tunnel
 
+# The exporters that take the exporter toolkit's web config, so require the scrape login.
+LOGIN_REQUIRED = (
+    "prometheus-node-exporter",
+    "prometheus-postgres-exporter",
+    "prometheus-blackbox-exporter",
+)
 REPO_RULES = (
     "TargetDown",
     "ProbeFailing",
@@ -113,3 +122,29 @@ def test_exporter_secrets_stay_in_root_only_files(provisioned, server):
         "FROM pg_authid a WHERE rolname = 'prometheus'\""
     )
     assert row == "f|t|pg_monitor", row
+
+
+def test_exporters_refuse_a_scrape_without_the_login(provisioned, server):
+    # Prometheus scrapes them with the login: test_prometheus_scrapes_every_exporter_and_probe.
+    for unit in LOGIN_REQUIRED:
+        assert http_status(server, f"http://127.0.0.1:{EXPORTERS[unit]}/metrics") == 401, unit
+    # The exporters hold its bcrypt hash, Prometheus its password: files only they and root read.
+    files = "/etc/prometheus/exporters-web.yml /etc/prometheus/scrape-password"
+    assert server.sh(f"stat -c '%U:%G %a' {files}").splitlines() == ["root:prometheus 640"] * 2
+    password = provisioned.secrets["vault_exporters_scrape_password"]
+    assert password not in server.sh("cat /etc/prometheus/exporters-web.yml")
+    assert password not in server.sh("ps -eo args")
+
+
+def test_the_overview_console_opens_through_an_ssh_tunnel_to_nothing_else(server):
+    # As the README tells an operator: ssh -L to Prometheus on the monitoring server's loopback.
+    with ssh_tunnel(server, MONITORING["prometheus"]) as port:
+        url = f"http://127.0.0.1:{port}/consoles/board.html"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            assert response.status == 200
+            assert "<h1>Board overview</h1>" in response.read().decode()
+    # sshd forwards to the monitoring UIs alone: an exporter's port stays closed to a tunnel.
+    node_exporter = EXPORTERS["prometheus-node-exporter"]
+    refused = (OSError, http.client.HTTPException)
+    with ssh_tunnel(server, node_exporter) as port, pytest.raises(refused):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30)
