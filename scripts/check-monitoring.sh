@@ -24,6 +24,9 @@ cat > "$playbook" <<'YAML'
   hosts: board_servers
   gather_facts: false
   roles:
+    # Loaded for their defaults only: the templates read both (the scrape login is the exporters').
+    - role: exporters
+      when: false
     - role: monitoring
       when: false
   tasks:
