@@ -1,0 +1,80 @@
+"""The roles' inputs as their files declare them: defaults/main.yml and the main entry point of
+meta/argument_specs.yml."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .playbook import DEPLOY
+
+ROLES_DIR = DEPLOY / "roles"
+# The facts the roles' defaults read before their first task, those of the test servers (Debian
+# 12, two vCPUs, 2 GiB): given rather than gathered, so a check is the same on any controller.
+TEST_SERVER_FACTS = {
+    "distribution": "Debian",
+    "distribution_major_version": "12",
+    "distribution_version": "12.8",
+    "os_family": "Debian",
+    "processor_vcpus": 2,
+    "memtotal_mb": 2048,
+}
+ROLES = sorted(path.name for path in ROLES_DIR.iterdir() if (path / "tasks").is_dir())
+
+
+def playbook_roles(playbook: str) -> list[str]:
+    """The roles a playbook of deploy/ applies (its plays' `roles:`), in order."""
+    names = []
+    for play in yaml.safe_load((DEPLOY / playbook).read_text()):
+        for entry in play.get("roles") or []:
+            name = entry["role"] if isinstance(entry, dict) else entry
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _load(path: Path) -> dict:
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def defaults(role: str) -> dict:
+    """The role's defaults/main.yml, as written (templates unrendered)."""
+    return _load(ROLES_DIR / role / "defaults" / "main.yml")
+
+
+def main_spec(role: str) -> dict:
+    """The main entry point of the role's meta/argument_specs.yml ({} when there is none)."""
+    specs = _load(ROLES_DIR / role / "meta" / "argument_specs.yml")
+    return (specs.get("argument_specs") or {}).get("main") or {}
+
+
+def options(role: str) -> dict:
+    return main_spec(role).get("options") or {}
+
+
+def _names_in(value: object) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", yaml.safe_dump(value)))
+
+
+def resolved_after_the_check(role: str) -> set[str]:
+    """Defaults that need the role's per-distribution vars (vars/<distribution>*.yml, loaded by
+    the role's first tasks), directly or through another such default. Ansible validates a
+    role's arguments before its first task, rendering every option's value, so these cannot be
+    options: the check would stop every run on an undefined variable."""
+    distribution_vars = set()
+    for path in (ROLES_DIR / role / "vars").glob("*.yml"):
+        if path.name != "main.yml":
+            distribution_vars |= set(_load(path))
+    values = defaults(role)
+    late = set()
+    while True:
+        more = {
+            name
+            for name, value in values.items()
+            if name not in late and _names_in(value) & (distribution_vars | late)
+        }
+        if not more:
+            return late
+        late |= more

@@ -1,0 +1,162 @@
+"""The inventories the project ships and tests with pass every role's argument spec, so the specs
+never stop a real run: each host's values (group_vars, the inventory, the roles' defaults and
+vars, rendered as Ansible renders them for the role's own check) have the declared types and
+choices.
+
+Runs ansible-playbook on the controller (connection local, a test server's facts given, only
+checks run, nothing is changed): a playbook derived from site.yml's and deploy.yml's plays, with
+the same hosts, roles (their defaults and vars), conditions and role variables, checks each
+role's arguments where and in the order those playbooks hand them over, loading each role's
+per-distribution vars after it as its first tasks do. Hosts: deploy/inventories/production as a
+user completes it (a vault with every secret), and the end-to-end suites' single-server and
+three-server inventories, written by their own writers with placeholder addresses.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from e2e.conftest import _write_test_inventory, _write_vault
+from e2e.inventory import PRODUCTION_INVENTORY
+from e2e_multihost.conftest import INVENTORY_HOSTS
+from e2e_multihost.conftest import _write_inventory as _write_lab_inventory
+
+from .playbook import DEPLOY, run_playbook
+from .role_specs import ROLES_DIR, TEST_SERVER_FACTS, options, playbook_roles
+
+PLAYBOOKS = ("site.yml", "deploy.yml")
+TAG = "role-specs"
+
+
+def _server(address: str, workdir: Path) -> SimpleNamespace:
+    return SimpleNamespace(
+        ip=address, key_path=workdir / "id_ed25519", known_hosts=workdir / "known_hosts"
+    )
+
+
+def _bed(**more) -> SimpleNamespace:
+    return SimpleNamespace(proxy_url="http://10.0.0.1:3142", host_ip="10.0.0.1", **more)
+
+
+def _production(inv: Path) -> None:
+    # As the README has a user do it: a copy of inventories/production, plus a vault.
+    shutil.copytree(PRODUCTION_INVENTORY, inv)
+
+
+def _single(inv: Path) -> None:
+    _write_test_inventory(_bed(**vars(_server("10.0.0.2", inv))), inv)
+
+
+def _lab(inv: Path) -> None:
+    addresses = {role: f"10.0.0.{10 + i}" for i, role in enumerate(INVENTORY_HOSTS)}
+    servers = {role: _server(address, inv) for role, address in addresses.items()}
+    _write_lab_inventory(_bed(servers=servers), inv)
+
+
+INVENTORIES = {"production": _production, "e2e-single": _single, "e2e-lab": _lab}
+
+
+def _role_entries(play: dict) -> list[dict]:
+    return [e if isinstance(e, dict) else {"role": e} for e in play.get("roles") or []]
+
+
+def _check(entry: dict, playbook: str) -> list[dict]:
+    role = entry["role"]
+    when = {"when": entry["when"]} if "when" in entry else {}
+    role_vars = {"vars": entry["vars"]} if "vars" in entry else {}
+    vars_dir = str(ROLES_DIR / role / "vars")
+    return [
+        {
+            "name": f"Check the arguments {playbook} hands the {role} role",
+            "tags": [TAG],
+            "ansible.builtin.validate_argument_spec": {"argument_spec": options(role)},
+            **when,
+            **role_vars,
+        },
+        {
+            "name": f"Load the {role} role's variables for this distribution, as it does first",
+            "tags": [TAG],
+            "ansible.builtin.include_vars": "{{ item }}",
+            "with_first_found": [
+                {
+                    "files": [
+                        "{{ ansible_facts.distribution }}-"
+                        "{{ ansible_facts.distribution_major_version }}.yml",
+                        "{{ ansible_facts.distribution }}.yml",
+                        "{{ ansible_facts.os_family }}.yml",
+                    ],
+                    "paths": [vars_dir],
+                    "skip": True,
+                }
+            ],
+            **when,
+        },
+    ]
+
+
+def _playbook() -> str:
+    plays = []
+    for playbook in PLAYBOOKS:
+        for play in yaml.safe_load((DEPLOY / playbook).read_text()):
+            entries = _role_entries(play)
+            if not entries:
+                continue
+            # What the play's pre_tasks publish for the roles (set_fact only: nothing else runs).
+            published = [
+                {**task, "tags": [TAG]}
+                for task in play.get("pre_tasks") or []
+                if "ansible.builtin.set_fact" in task
+            ]
+            plays.append(
+                {
+                    "name": f"{play['name']}: the roles' arguments",
+                    "hosts": play["hosts"],
+                    "gather_facts": False,
+                    "roles": entries,
+                    "tasks": published + [t for e in entries for t in _check(e, playbook)],
+                }
+            )
+    return yaml.safe_dump(plays, sort_keys=False)
+
+
+@pytest.mark.parametrize("name", INVENTORIES)
+def test_every_host_passes_every_role_spec(tmp_path, name):
+    # Without a spec, validate_argument_spec has nothing to check and passes whatever the values.
+    assert [role for role in sorted(_roles()) if not options(role)] == []
+    inv = tmp_path / "inventory"
+    INVENTORIES[name](inv)
+    password_file = tmp_path / "vault-password"
+    _write_vault(inv, password_file)
+    proc = run_playbook(
+        _playbook(),
+        f"role-specs-{name}-{tmp_path.name}",
+        str(inv),
+        {"ansible_connection": "local", "ansible_facts": TEST_SERVER_FACTS},
+        *("--vault-password-file", str(password_file)),
+        *("--tags", TAG, "--skip-tags", "always"),
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    # The checks ran: every role is checked on some host (Redis serves app servers on its own
+    # host only, and the three-server layout has none).
+    expected = _roles() - ({"redis"} if name == "e2e-lab" else set())
+    assert _checked_roles(proc.stdout) == expected, proc.stdout[-4000:]
+
+
+def _roles() -> set[str]:
+    return {role for playbook in PLAYBOOKS for role in playbook_roles(playbook)}
+
+
+def _checked_roles(stdout: str) -> set[str]:
+    """Roles whose check task passed on at least one host."""
+    checked = set()
+    for section in stdout.split("TASK [")[1:]:
+        match = re.match(r"Check the arguments \S+ hands the (\S+) role\]", section)
+        if match and "\nok: [" in section:
+            checked.add(match.group(1))
+    return checked
