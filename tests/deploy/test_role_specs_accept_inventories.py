@@ -68,15 +68,17 @@ def _role_entries(play: dict) -> list[dict]:
 def _check(entry: dict, playbook: str) -> list[dict]:
     role = entry["role"]
     when = {"when": entry["when"]} if "when" in entry else {}
-    role_vars = {"vars": entry["vars"]} if "vars" in entry else {}
+    # What the role's own check sees besides the play's variables: the role entry's vars and
+    # the role's magic variables.
+    role_vars = {"role_name": role, "role_path": str(ROLES_DIR / role), **entry.get("vars", {})}
     vars_dir = str(ROLES_DIR / role / "vars")
     return [
         {
             "name": f"Check the arguments {playbook} hands the {role} role",
             "tags": [TAG],
             "ansible.builtin.validate_argument_spec": {"argument_spec": options(role)},
+            "vars": role_vars,
             **when,
-            **role_vars,
         },
         {
             "name": f"Load the {role} role's variables for this distribution, as it does first",
