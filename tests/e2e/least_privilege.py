@@ -14,11 +14,10 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
+from support.paths import DEPLOY
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 WIRING = yaml.safe_load((DEPLOY / "group_vars/all/main.yml").read_text())
 DEFAULTS = yaml.safe_load((DEPLOY / "roles/postgresql/defaults/main.yml").read_text())
 

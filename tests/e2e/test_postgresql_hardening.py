@@ -13,10 +13,10 @@ import socket
 from pathlib import Path
 
 import pytest
+from support.roles import role_default
 
 from . import least_privilege as lp
 from .least_privilege import DB, OWNER, RUNTIME, ok
-from .roles import role_default
 
 _ok = ok
 
