@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e import least_privilege as lp
+from support import least_privilege as lp
 
 from .podman import PREFIX, podman
 from .stack import COMPOSE, PROJECT, SERVER_NAME, Stack, free_port

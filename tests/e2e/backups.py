@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 from support.roles import role_default
-
-from .textfile_metrics import TEXTFILE_DIR, read_metrics
+from support.textfile_metrics import TEXTFILE_DIR, read_metrics
 
 STANZA = role_default("backup", "backup_stanza")
 REPO_PATH = role_default("backup", "backup_repo_path")

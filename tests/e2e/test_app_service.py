@@ -12,8 +12,7 @@ import time
 import pytest
 from support.paths import DEPLOY, REPO
 from support.roles import role_default
-
-from .textfile_metrics import TEXTFILE_DIR, read_metrics
+from support.textfile_metrics import TEXTFILE_DIR, read_metrics
 
 APP_ROOT = role_default("app", "app_root")
 SOCKET = role_default("app", "app_gunicorn_socket_path")

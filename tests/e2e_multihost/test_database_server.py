@@ -10,7 +10,7 @@ import re
 import socket
 
 import pytest
-from e2e.textfile_metrics import TEXTFILE_DIR
+from support.textfile_metrics import TEXTFILE_DIR
 
 from .cluster import APP_ROOT, APP_SERVERS, CA_PATH, DB, OWNER, RUNTIME, connect, su_sql
 

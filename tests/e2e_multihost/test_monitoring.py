@@ -3,7 +3,7 @@ firewall admits it alone and the exporters that can require the scrape login."""
 
 from __future__ import annotations
 
-from e2e.monitoring import http_status, query, wait_until
+from support.monitoring import http_status, query, wait_until
 
 from .cluster import APP_SERVERS, INVENTORY_HOSTS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from support.roles import role_default
+from .roles import role_default
 
 TEXTFILE_DIR = role_default("base", "base_textfile_dir")
 SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")

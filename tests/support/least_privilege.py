@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import yaml
-from support.paths import DEPLOY
+
+from .paths import DEPLOY
 
 WIRING = yaml.safe_load((DEPLOY / "group_vars/all/main.yml").read_text())
 DEFAULTS = yaml.safe_load((DEPLOY / "roles/postgresql/defaults/main.yml").read_text())
