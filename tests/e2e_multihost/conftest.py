@@ -4,8 +4,8 @@
              ``db`` (PostgreSQL, backups) and ``app1``/``app2`` (Gunicorn, nginx, releases).
 ``cluster``  the lab after ``ansible-playbook -i <inventory> site.yml`` ran once from deploy/,
              with the inventory grouped by job as an operator would write it for three servers.
-
-``revisions``  a clone of this repository with three more commits to ship, one per module.
+``revisions`` a clone of this repository with three more commits to ship (support.releases);
+             each module that ships them has its own.
 
 The playbook runs, the vault, the log files and the test order are support's, as in tests/e2e,
 so both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab up (then
