@@ -8,6 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Run from app/: `cd app && $(MANAGE) migrate`.
 MANAGE := ../$(BIN)/python manage.py
+# pytest for the suites under tests/ (everything but the API suite): no Django in the process, so
+# pyproject's Django ini key is unknown there (not an error); no cache directory. pyproject.toml
+# puts tests/ on the path: every suite imports the shared helpers as `support` (tests/support).
+PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
         check-deploy check-push test-sentry test-e2e-both test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
@@ -92,10 +96,10 @@ test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwawa
 
 test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink server, with no secret in it.
 	# Bugsink gets its own venv from requirements/bugsink.lock, cached in /var/tmp/board-bugsink.
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/sentry
+	$(PYTEST_INFRA) -rP tests/sentry
 
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/deploy
+	$(PYTEST_INFRA) tests/deploy
 
 test-e2e-both: $(VENV)/.dev-installed ## The single-host and the three-host suites side by side.
 	# Their hosts wait on each other's CPU only while Ansible provisions them; most of each suite
@@ -104,19 +108,18 @@ test-e2e-both: $(VENV)/.dev-installed ## The single-host and the three-host suit
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-e2e test-e2e-multihost
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
-	# No Django in this process (so its ini key is unknown: not an error); -rP prints the figures
-	# passed tests report (load counts, sandbox exposure, the deploy log).
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP --durations=12 tests/e2e
+	# -rP prints the figures passed tests report (load counts, sandbox exposure, the deploy log).
+	$(PYTEST_INFRA) -rP --durations=12 tests/e2e
 
 test-e2e-multihost: $(VENV)/.dev-installed ## Provision a database server and two app servers, probe them.
-	# Three systemd test hosts on one private network (tests/e2e/testbed/lab.py). pytest puts
-	# tests/ on the path (it has no __init__.py): the suite imports tests/e2e's helpers and API tests.
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP --durations=12 tests/e2e_multihost
+	# Three systemd test hosts on one private network (tests/e2e/testbed/lab.py); the API tests
+	# of tests/e2e run against each app server (tests/support/https_api.py).
+	$(PYTEST_INFRA) -rP --durations=12 tests/e2e_multihost
 
 test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.
 	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.
 	scripts/install-debian-packages.sh podman runc netavark aardvark-dns iptables
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning -rP tests/containers
+	$(PYTEST_INFRA) -rP tests/containers
 
 # The bench's programs: PostgreSQL, Redis, Nginx and wrk (none is started as a service).
 BENCH_PACKAGES := postgresql redis-server nginx wrk openssl
@@ -130,7 +133,7 @@ bench: $(VENV)/.dev-installed ## Benchmark the production shape on loopback: mak
 
 test-bench: $(VENV)/.dev-installed ## The bench's code on a tiny data set (the full bench is not in CI).
 	scripts/install-debian-packages.sh $(BENCH_PACKAGES)
-	$(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning tests/bench
+	$(PYTEST_INFRA) tests/bench
 
 release: $(VENV)/.dev-installed ## Build the release artifact for REVISION into deploy/.build/.
 	PYTHON=$(abspath $(BIN)/python) deploy/scripts/build_release.sh --rev $(or $(REVISION),HEAD)

@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 FIGURES = [
     "1_list",
     "2_detail",

@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+from support.paths import REPO
 
-from .podman import REPO, build_standins, ensure_tools, podman
+from .podman import build_standins, ensure_tools, podman
+from .stack import COMPOSE
 
-COMPOSE_FILE = REPO / "docker-compose.yml"
-COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 # The CA bundle pip trusts on this machine, handed to the image build (the Dockerfile reads the
 # optional `pip-ca` build secret) for networks whose TLS is intercepted.
 PIP_CA = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")

@@ -2,11 +2,11 @@
 
 No image registry is reachable here, so every image docker-compose.yml and the Dockerfile name
 (python:3.12-slim, postgres:16, nginx:1.27) is a local stand-in built from the Debian 12 root
-file system the e2e test bed caches (tests/e2e/testbed.py), plus Debian packages. Each stand-in
-is cached under a tag derived from its inputs (the rootfs tarball and its Containerfile
-directory), so later runs rebuild only what changed.
+file system the e2e test bed caches (tests/e2e/testbed/rootfs.py), plus Debian packages. Each
+stand-in is cached under a tag derived from its inputs (the rootfs tarball and its Containerfile
+directory), so later runs rebuild only what changed. To build (or reuse) and tag them by hand:
 
-    python tests/containers/podman.py standins    # build (or reuse) and tag the stand-ins
+    cd tests && ../.venv/bin/python -m containers.podman standins
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from e2e.testbed import rootfs_tarball
+from support.paths import REPO
 
-from e2e.testbed import rootfs_tarball  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 # Project-local podman settings (runc, cgroupfs, ulimits): /etc/containers is left alone.
 CONTAINERS_CONF = HERE / "containers.conf"

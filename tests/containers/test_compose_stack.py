@@ -8,71 +8,17 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from e2e import least_privilege as lp
+from support import least_privilege as lp
 
-from .conftest import COMPOSE, COMPOSE_FILE
-from .podman import PREFIX, env, podman
-
-PROJECT = f"{PREFIX}-stack"
-SERVER_NAME = "localhost"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Stack:
-    def __init__(self, env_file: Path, secrets_: dict[str, str], https_port: int):
-        self.env_file = env_file
-        self.secrets = secrets_
-        self.https_port = https_port
-
-    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        argv = [
-            str(Path(sys.executable).parent / "podman-compose"),
-            "--env-file",
-            str(self.env_file),
-            "--project-name",
-            PROJECT,
-            "--file",
-            str(COMPOSE_FILE),
-            *args,
-        ]
-        r = subprocess.run(argv, env=env(), text=True, capture_output=True, check=False)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
-        return r
-
-    def container(self, service: str) -> str:
-        return f"{PROJECT}_{service}_1"
-
-    def inspect(self, service: str) -> dict:
-        return json.loads(podman("container", "inspect", self.container(service)).stdout)[0]
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {s}\n" + podman("logs", "--tail=40", self.container(s), check=False).stderr
-            for s in ("db", "redis", "migrate", "app", "nginx")
-        )
-
-    def wait_healthy(self, service: str, timeout: float = 120) -> None:
-        # podman runs HEALTHCHECKs from systemd timers, absent here: run the service's check.
-        deadline = time.monotonic() + timeout
-        while podman("healthcheck", "run", self.container(service), check=False).returncode:
-            if time.monotonic() > deadline:
-                pytest.fail(f"{service} is not healthy after {timeout}s\n{self.logs()}")
-            time.sleep(2)
+from .podman import PREFIX, podman
+from .stack import COMPOSE, PROJECT, SERVER_NAME, Stack, free_port
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +31,13 @@ def stack(app_image, nginx_image, revision):
         "BOARD_DB_RUNTIME_PASSWORD": secrets.token_hex(24),
         "REDIS_PASSWORD": secrets.token_hex(24),
     }
-    https_port = _free_port()
+    https_port = free_port()
     env_file = workdir / "env"
     env_file.touch(mode=0o600)
     env_file.write_text(
         "".join(f"{k}={v}\n" for k, v in values.items())
         + f"BOARD_REVISION={revision}\nBOARD_SERVER_NAME={SERVER_NAME}\n"
-        + f"BOARD_BIND_ADDRESS=127.0.0.1\nBOARD_HTTP_PORT={_free_port()}\n"
+        + f"BOARD_BIND_ADDRESS=127.0.0.1\nBOARD_HTTP_PORT={free_port()}\n"
         + f"BOARD_HTTPS_PORT={https_port}\n"
     )
     s = Stack(env_file, values, https_port)

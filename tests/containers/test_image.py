@@ -10,8 +10,9 @@ import time
 import uuid
 
 import pytest
+from support.paths import REPO
 
-from .podman import PREFIX, REPO, podman
+from .podman import PREFIX, podman
 
 
 def run_in(image: str, *cmd: str, **kw) -> subprocess.CompletedProcess:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BIN = Path(sys.executable).parent
+# DEPLOY and BIN are re-exported: this suite's tests import them from here.
+from support.paths import DEPLOY
+from support.tools import VENV_BIN as BIN
 
 # The vault values group_vars reads, for playbooks that template the app's settings.
 SECRETS = {

@@ -1,6 +1,6 @@
 """The end-to-end suites deploy with the shipped production group_vars, the test layer on top.
 
-Builds the suites' inventory (tests/e2e/inventory.py) with a placeholder host and reads the
+Builds the suites' inventory (tests/support/inventory.py) with a placeholder host and reads the
 host's variables with ansible-inventory, as Ansible resolves them.
 """
 
@@ -10,7 +10,7 @@ import json
 import subprocess
 
 import yaml
-from e2e.inventory import PRODUCTION_INVENTORY, TEST_INVENTORY, write_layered_group_vars
+from support.inventory import PRODUCTION_INVENTORY, TEST_INVENTORY, write_layered_group_vars
 
 from .playbook import BIN, DEPLOY
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.paths import DEPLOY
+from support.tools import VENV_BIN as BIN
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BIN = Path(sys.executable).parent
 # What ansible-playbook needs to fail fast if a play did try to reach the hosts.
 FAST_SSH = "-o ConnectTimeout=2 -o BatchMode=yes"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from .roles import role_default
+from support.roles import role_default
 
 # Where board-metrics listens on the single-server layout (the app role's defaults).
 METRICS_ADDRESS = role_default("app", "app_metrics_listen_address")

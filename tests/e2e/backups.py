@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from .roles import role_default
-from .textfile_metrics import TEXTFILE_DIR, read_metrics
+from support.roles import role_default
+from support.textfile_metrics import TEXTFILE_DIR, read_metrics
 
 STANZA = role_default("backup", "backup_stanza")
 REPO_PATH = role_default("backup", "backup_repo_path")

@@ -19,10 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .client import Client
-from .conftest import SERVER_NAME
+from support.client import Client
+from support.inventory import SERVER_NAME
+from support.load import HttpsLoad
+
 from .fault_load import Writer
-from .load import HttpsLoad
 from .testbed import Testbed
 from .tunnel import ssh_tunnel
 

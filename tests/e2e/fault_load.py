@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from .client import Client
+from support.client import Client
 
 
 @dataclass(frozen=True)

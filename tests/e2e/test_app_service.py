@@ -8,15 +8,12 @@ import re
 import shlex
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
+from support.paths import DEPLOY, REPO
+from support.roles import role_default
+from support.textfile_metrics import TEXTFILE_DIR, read_metrics
 
-from .roles import role_default
-from .textfile_metrics import TEXTFILE_DIR, read_metrics
-
-REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
 APP_ROOT = role_default("app", "app_root")
 SOCKET = role_default("app", "app_gunicorn_socket_path")
 MAX_EXPOSURE = 2.0

@@ -11,9 +11,9 @@ import os
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
+from support.paths import DEPLOY
 
 # A /32 next to the test bed's /30 (x.x.x.1 controller, x.x.x.2 server): x.x.x.5.
 ATTACKER_SUFFIX = 5
@@ -137,7 +137,7 @@ def _run_base(provisioned, label: str, extra: list[str], env: dict | None = None
     with open(log_path, "w") as logf:
         proc = subprocess.run(
             argv,
-            cwd=Path(__file__).resolve().parents[2] / "deploy",
+            cwd=DEPLOY,
             env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", **(env or {})),
             stdin=subprocess.DEVNULL,
             stdout=logf,

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from support.paths import ROLES
+from support.tools import venv_tool
 
-ROLE = Path(__file__).resolve().parents[2] / "deploy" / "roles" / "base"
+ROLE = ROLES / "base"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
 RELEASE = yaml.safe_load((ROLE / "vars" / "Debian-12.yml").read_text())
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
@@ -78,11 +77,6 @@ LYNIS_ALLOWED = {
 LYNIS_MIN_INDEX = 76
 
 
-def _bin(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
-
-
 # --------------------------------------------------------------------------------------
 # ssh-audit
 # --------------------------------------------------------------------------------------
@@ -91,7 +85,7 @@ def ssh_audit_findings(ip: str) -> tuple[list, list, dict]:
     proc = subprocess.run(
         # The rate test only measures connection throttling (DHEat), which the removed
         # finite-field groups make moot; it would open ~40 connections in a burst.
-        [_bin("ssh-audit"), "--json", "--skip-rate-test", "--timeout", "20", ip],
+        [venv_tool("ssh-audit"), "--json", "--skip-rate-test", "--timeout", "20", ip],
         capture_output=True,
         text=True,
         timeout=120,

@@ -13,11 +13,11 @@ import threading
 import time
 
 import pytest
+from support.monitoring import EXPORTERS, MONITORING
 
 from .alert_sink import AlertSink
 from .app_metrics import sample, scrape
 from .fault_load import Writer
-from .monitoring import EXPORTERS, MONITORING
 
 pytestmark = pytest.mark.faults
 

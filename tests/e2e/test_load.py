@@ -12,8 +12,7 @@ import subprocess
 import threading
 
 import pytest
-
-from .load import HttpsLoad
+from support.load import HttpsLoad
 
 SERVER_NAME = "board.test"
 # A loopback address of its own: HttpsLoad talks to port 443, which may be taken on 127.0.0.1.

@@ -8,8 +8,16 @@ import re
 import urllib.request
 
 import pytest
+from support.monitoring import (
+    ALERTMANAGER,
+    EXPORTERS,
+    MONITORING,
+    api,
+    http_status,
+    query,
+    wait_until,
+)
 
-from .monitoring import ALERTMANAGER, EXPORTERS, MONITORING, api, http_status, query, wait_until
 from .tunnel import ssh_tunnel
 
 # The exporters that take the exporter toolkit's web config, so require the scrape login.

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from .conftest import _bin
-from .roles import role_var
+from support.roles import role_var
+from support.tools import venv_tool
 
 SEVERITIES = ["UNSPECIFIED", "LOW", "MEDIUM", "HIGH"]
 
@@ -52,7 +51,7 @@ def test_gixy_finds_nothing_of_medium_severity_or_higher(nginx_dump, tmp_path):
     report = tmp_path / "gixy.json"
     # The dump on stdin: gixy-ng splits it into its files and follows nothing on this machine.
     proc = subprocess.run(
-        [_bin("gixy"), "--format", "json", "--output", str(report), "-"],
+        [venv_tool("gixy"), "--format", "json", "--output", str(report), "-"],
         input=nginx_dump,
         capture_output=True,
         text=True,

@@ -13,10 +13,9 @@ import socket
 from pathlib import Path
 
 import pytest
-
-from . import least_privilege as lp
-from .least_privilege import DB, OWNER, RUNTIME, ok
-from .roles import role_default
+from support import least_privilege as lp
+from support.least_privilege import DB, OWNER, RUNTIME, ok
+from support.roles import role_default
 
 _ok = ok
 

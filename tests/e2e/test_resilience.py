@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from support.roles import role_default
 
 from .app_metrics import (
     METRICS_ADDRESS,
@@ -22,6 +23,8 @@ from .app_metrics import (
     total,
     wait_for,
 )
+
+APP_ROOT = role_default("app", "app_root")
 
 LIST = "/api/v1/posts/"
 
@@ -139,7 +142,7 @@ def test_redis_stopped_the_api_serves_and_readyz_reports_the_cache(provisioned, 
         )
         # At most once per worker (and interval), not once per request.
         workers = int(
-            provisioned.sh("grep -oP '^workers = \\K[0-9]+' /srv/board/shared/gunicorn.conf.py")
+            provisioned.sh(f"grep -oP '^workers = \\K[0-9]+' {APP_ROOT}/shared/gunicorn.conf.py")
         )
         assert 1 <= int(journal) <= workers, journal
     finally:

@@ -17,8 +17,7 @@ import re
 import subprocess
 
 import pytest
-
-from .conftest import _bin
+from support.tools import venv_tool
 
 MOZILLA_PROFILE = "intermediate"
 # Mozilla's X25519:prime256v1:secp384r1, as sslyze names them (prime256v1 is secp256r1).
@@ -39,7 +38,13 @@ def sslyze_scan(provisioned, tmp_path_factory):
     """One sslyze run: (compliance issues from its verdict, its JSON report, its output)."""
     out = tmp_path_factory.mktemp("sslyze") / "scan.json"
     target = f"{provisioned.server_name}:443{{{provisioned.testbed.ip}}}"
-    argv = [_bin("sslyze"), f"--mozilla_config={MOZILLA_PROFILE}", "--json_out", str(out), target]
+    argv = [
+        venv_tool("sslyze"),
+        f"--mozilla_config={MOZILLA_PROFILE}",
+        "--json_out",
+        str(out),
+        target,
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     report = json.loads(out.read_text())
     verdict = proc.stdout.split("COMPLIANCE AGAINST", 1)[-1]

@@ -4,53 +4,29 @@
              ``db`` (PostgreSQL, backups) and ``app1``/``app2`` (Gunicorn, nginx, releases).
 ``cluster``  the lab after ``ansible-playbook -i <inventory> site.yml`` ran once from deploy/,
              with the inventory grouped by job as an operator would write it for three servers.
+``revisions`` a clone of this repository with three more commits to ship (support.releases);
+             each module that ships them has its own.
 
-The playbook runs, the vault and the log files are those of tests/e2e (``Provisioned``), so
-both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab up (then
+The playbook runs, the vault, the log files and the test order are support's, as in tests/e2e,
+so both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab up (then
 ``python -m tests.e2e.testbed lab-ssh|lab-down``), TESTBED_LAB_NAME, TESTBED_LAB_SUBNET_PREFIX.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e.client import Client
-from e2e.conftest import (  # noqa: F401 - the same markers and test order as tests/e2e
-    SERVER_NAME,
-    Provisioned,
-    booted,
-    provision,
-    pytest_collection_modifyitems,
-    pytest_configure,
-)
-from e2e.inventory import write_layered_group_vars
-from e2e.test_releases import revisions  # noqa: F401 - the same revisions as tests/e2e's
 from e2e.testbed.lab import Lab
+from support.client import Client
+from support.inventory import SERVER_NAME, write_layered_group_vars
+from support.ordering import pytest_collection_modifyitems, pytest_configure  # noqa: F401
+from support.playbooks import booted, provision
+from support.releases import make_revisions
 
-# Inventory hostnames of the lab's servers.
-INVENTORY_HOSTS = {"db": "board-db", "app1": "board-app1", "app2": "board-app2"}
-APP_SERVERS = ("app1", "app2")
+from .cluster import APP_SERVERS, INVENTORY_HOSTS, Cluster
+
 ANON_RATE = "120/min"
-
-
-@dataclass
-class Cluster:
-    """The lab after site.yml: run playbooks (``prov``), reach each server by its job."""
-
-    lab: Lab
-    prov: Provisioned
-
-    def server(self, role: str):
-        return self.lab.servers[role]
-
-    def sh(self, role: str, command: str, **kwargs) -> str:
-        return self.server(role).sh(command, **kwargs)
-
-    @property
-    def secrets(self) -> dict[str, str]:
-        return self.prov.secrets
 
 
 def _host_entry(server) -> str:
@@ -123,3 +99,9 @@ def clients(cluster, tmp_path_factory) -> dict[str, Client]:
         cert.write_text(cluster.sh(role, f"cat /etc/ssl/certs/{SERVER_NAME}.crt") + "\n")
         out[role] = Client(cluster.server(role).ip, SERVER_NAME, cert)
     return out
+
+
+@pytest.fixture(scope="module")
+def revisions(tmp_path_factory) -> dict:
+    """The same commits as tests/e2e ships (support.releases), in a clone of their own."""
+    return make_revisions(tmp_path_factory.mktemp("releases") / "repo")

@@ -1,59 +1,39 @@
 """The single-server API suite (tests/e2e/test_https_api.py), run against each app server, and
 what two app servers share: one database, so a post written on one is read on the other."""
 
+# The imported tests (support/https_api.py, the single-server suite's) are this module's tests:
+# pytest collects them here, once per app server (the `client` fixture below).
+# ruff: noqa: F401
+
 from __future__ import annotations
 
-import secrets
-import time
-
 import pytest
-from e2e.test_https_api import *  # noqa: F403 - the suite's tests, collected here once per app server
 
-from .conftest import APP_SERVERS
+# In the order they run (pytest collects a module's tests in the order its names were bound).
+# isort: off
+from support.https_api import (
+    test_probes_answer_over_https,
+    test_security_headers_and_request_id,
+    test_api_flow_register_token_post_comment_delete,
+    test_http_redirects_to_https,
+    test_unknown_host_gets_no_answer_on_http,
+    test_unknown_host_tls_handshake_is_rejected,
+    test_only_tls12_and_tls13,
+    test_static_files_come_from_nginx_with_long_cache,
+    test_admin_login_page_loads,
+    test_swagger_ui_loads_its_local_assets,
+    test_auth_endpoints_are_rate_limited_by_nginx,
+    test_a_body_over_nginx_limit_is_a_json_413,
+)
+
+# isort: on
+
+from .cluster import APP_SERVERS, write_on_one_read_on_the_other
 
 
 @pytest.fixture(scope="module", params=APP_SERVERS)
 def client(request, clients):
     return clients[request.param]
-
-
-def _auth_call(client, path: str, body: dict):
-    """A POST to an auth endpoint. The API suite before it, run on both servers from the
-    controller's one address, may have spent this minute's auth rate: wait out the app's 429 as
-    its Retry-After says (a few times at most)."""
-    for _ in range(3):
-        response = client.request(path, method="POST", json_body=body)
-        if response.status != 429:
-            break
-        time.sleep(int(response.header("Retry-After") or 5) + 1)
-    return response
-
-
-def write_on_one_read_on_the_other(one, other, title: str) -> tuple[int, str]:
-    """Register on one app server, take a token on the other, post on the first and read the post
-    on the second. Returns the post's id and the access token."""
-    username, password = f"mh_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    reg = _auth_call(
-        one,
-        "/api/v1/auth/register/",
-        {"username": username, "password": password, "email": f"{username}@example.com"},
-    )
-    assert reg.status == 201, reg.body
-    # A token issued by one server is good on the other: one SECRET_KEY, one user table.
-    tok = _auth_call(other, "/api/v1/auth/token/", {"username": username, "password": password})
-    assert tok.status == 200, tok.body
-    access = tok.json()["access"]
-    post = one.request(
-        "/api/v1/posts/",
-        method="POST",
-        token=access,
-        json_body={"title": title, "content": "Written on one app server, read on the other."},
-    )
-    assert post.status == 201, post.body
-    post_id = post.json()["id"]
-    seen = other.request(f"/api/v1/posts/{post_id}/")
-    assert seen.status == 200 and seen.json()["title"] == title, seen.body
-    return post_id, access
 
 
 def test_a_post_written_on_one_app_server_is_read_and_deleted_on_the_other(clients):

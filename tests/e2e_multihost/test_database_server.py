@@ -6,60 +6,13 @@ psycopg2 (libpq) and the settings site.yml wrote there. The password travels on 
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
 import socket
 
 import pytest
-from e2e.textfile_metrics import TEXTFILE_DIR
+from support.textfile_metrics import TEXTFILE_DIR
 
-from .conftest import APP_SERVERS
-
-APP_ROOT = "/srv/board"
-CA_PATH = f"{APP_ROOT}/shared/database-ca.crt"
-RUNTIME, OWNER, DB = "board_app", "board_owner", "board"
-
-# Runs on an app server: one connection with the given libpq keywords, one statement; prints
-# {"rows": [...]} or {"error": "..."}.
-CONNECT_SCRIPT = r"""
-import json, sys
-import psycopg2
-req = json.load(sys.stdin)
-try:
-    conn = psycopg2.connect(connect_timeout=5, **req["conninfo"])
-    with conn, conn.cursor() as cur:
-        cur.execute(req["sql"])
-        rows = cur.fetchall() if cur.description else []
-    print(json.dumps({"rows": [[str(v) for v in row] for row in rows]}))
-except psycopg2.Error as exc:
-    print(json.dumps({"error": str(exc)}))
-"""
-
-
-def connect(cluster, role: str, sql: str, **conninfo) -> dict:
-    """Run `sql` from the server `role` with psycopg2; defaults: the runtime role, verify-full."""
-    db = cluster.server("db")
-    params = {
-        "host": db.ip,
-        "port": 5432,
-        "dbname": DB,
-        "user": RUNTIME,
-        "password": cluster.secrets["vault_postgresql_runtime_password"],
-        "sslmode": "verify-full",
-        "sslrootcert": CA_PATH,
-        **conninfo,
-    }
-    out = cluster.sh(
-        role,
-        f"{APP_ROOT}/current/venv/bin/python -c {shlex.quote(CONNECT_SCRIPT)}",
-        input=json.dumps({"conninfo": params, "sql": sql}),
-    )
-    return json.loads(out.splitlines()[-1])
-
-
-def su_sql(cluster, sql: str) -> str:
-    return cluster.sh("db", f"cd / && sudo -u postgres psql -XAtq -d {DB} -c {shlex.quote(sql)}")
+from .cluster import APP_ROOT, APP_SERVERS, CA_PATH, DB, OWNER, RUNTIME, connect, su_sql
 
 
 def test_database_listens_on_loopback_and_its_private_address_only(cluster):

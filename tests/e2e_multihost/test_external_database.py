@@ -18,20 +18,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e.conftest import _encrypt_vault
-from e2e.test_releases import _deploy_args, _prebuild
+from support.releases import deploy_args, prebuild
+from support.roles import role_default
+from support.vault import encrypt_vault
 
-from .conftest import APP_SERVERS, INVENTORY_HOSTS
-from .test_api_on_both_app_servers import write_on_one_read_on_the_other
-from .test_database_server import connect
-from .test_rolling_releases import served
+from .cluster import APP_SERVERS, INVENTORY_HOSTS, connect, served, write_on_one_read_on_the_other
 
 pytestmark = pytest.mark.external_db
 
 PORT = 5433
 CLUSTER = "/etc/postgresql/15/provider"
 ADMIN = "provider_admin"
-DUMP_DIR = "/var/backups/postgresql/deploys"
+DUMP_DIR = role_default("release", "release_dump_dir")
 
 
 def provider_sql(cluster, sql: str, db: str = "postgres") -> str:
@@ -126,13 +124,13 @@ def external(cluster, revisions, tmp_path_factory):
     shutil.copytree(cluster.prov.inventory_dir, inv, ignore=shutil.ignore_patterns("hosts.yml"))
     _write_external_inventory(cluster, inv, ca, with_admin=True)
     values = {**cluster.secrets, "vault_board_db_external_admin_password": admin_password}
-    _encrypt_vault(inv, cluster.prov.vault_password_file, values)
+    encrypt_vault(inv, cluster.prov.vault_password_file, values)
     # The same runs list: the log files keep their numbering.
     prov = dataclasses.replace(cluster.prov, inventory_dir=inv)
     current = served(cluster)["app1"]
     revision = revisions["another"] if current != revisions["another"] else revisions["visible"]
-    _prebuild(prov, revisions, revision)
-    run = prov.run_playbook("site-external", extra_args=_deploy_args(revisions, revision))
+    prebuild(prov, revisions, revision)
+    run = prov.run_playbook("site-external", extra_args=deploy_args(revisions, revision))
     assert run.returncode == 0, f"site.yml failed, log: {run.log_path}\n{run.tail()}"
     return {
         "prov": prov,

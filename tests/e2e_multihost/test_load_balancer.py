@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from .conftest import APP_SERVERS
+from .cluster import APP_SERVERS
 
 # Runs on a server that is not the balancer: a forged X-Forwarded-For to an app server.
 FORGED_SCRIPT = r"""

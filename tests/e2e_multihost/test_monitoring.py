@@ -3,9 +3,9 @@ firewall admits it alone and the exporters that can require the scrape login."""
 
 from __future__ import annotations
 
-from e2e.monitoring import http_status, query, wait_until
+from support.monitoring import http_status, query, wait_until
 
-from .conftest import APP_SERVERS, INVENTORY_HOSTS
+from .cluster import APP_SERVERS, INVENTORY_HOSTS
 
 # Each app server's targets: its node exporter (login required), nginx exporter and app metrics.
 APP_JOBS = ("node", "nginx", "board")

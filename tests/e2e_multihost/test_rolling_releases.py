@@ -17,15 +17,12 @@ import time
 from contextlib import ExitStack
 
 import pytest
-from e2e.load import HttpsLoad, _Connection
-from e2e.test_releases import _deploy_args, _prebuild
+from support.load import HttpsConnection, HttpsLoad
+from support.releases import deploy_args, prebuild
 
-from .conftest import APP_SERVERS
-from .test_database_server import su_sql
+from .cluster import APP_ROOT, APP_SERVERS, served, su_sql
 
 pytestmark = pytest.mark.releases
-
-APP_ROOT = "/srv/board"
 
 
 class RevisionWatch:
@@ -42,7 +39,7 @@ class RevisionWatch:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _revision(self, ip, name, context) -> str:
-        conn = _Connection(ip, name, context, 10)
+        conn = HttpsConnection(ip, name, context, 10)
         try:
             conn.request("GET", "/healthz", headers={"Host": name})
             response = conn.getresponse()
@@ -73,13 +70,6 @@ class RevisionWatch:
         time.sleep(1)
         self._stop.set()
         self._thread.join(15)
-
-
-def served(cluster) -> dict[str, str]:
-    return {
-        role: cluster.sh(role, f"readlink {APP_ROOT}/current").removeprefix("releases/")
-        for role in APP_SERVERS
-    }
 
 
 def _loads(clients) -> list[HttpsLoad]:
@@ -121,9 +111,9 @@ def test_deploy_rolls_one_app_server_at_a_time_under_load(cluster, clients, revi
     old = served(cluster)["app1"]
     assert served(cluster)["app2"] == old
     new = revisions["visible"]
-    _prebuild(cluster.prov, revisions, new)
+    prebuild(cluster.prov, revisions, new)
     run, loads, watch = _under_load(
-        cluster, clients, "deploy-roll", "deploy.yml", _deploy_args(revisions, new)
+        cluster, clients, "deploy-roll", "deploy.yml", deploy_args(revisions, new)
     )
     assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
     for load in loads:
@@ -149,13 +139,13 @@ def test_a_release_that_fails_its_probe_stops_the_roll_at_the_first_server(
 ):
     serving = served(cluster)["app1"]
     another = revisions["another"]
-    _prebuild(cluster.prov, revisions, another)
+    prebuild(cluster.prov, revisions, another)
     run, loads, watch = _under_load(
         cluster,
         clients,
         "deploy-roll-stops",
         "deploy.yml",
-        _deploy_args(
+        deploy_args(
             revisions,
             another,
             "-e",

@@ -12,9 +12,9 @@ import json
 import re
 import secrets
 
-from e2e.test_throttle_redis import REQUESTS_SCRIPT
+from support.throttle import GUNICORN_SOCKET, REQUESTS_SCRIPT
 
-GUNICORN_SOCKET = "/run/board/gunicorn.sock"
+from .cluster import APP_ROOT
 
 
 def requests_on(cluster, role: str, client: str, count: int) -> list[int]:
@@ -23,7 +23,7 @@ def requests_on(cluster, role: str, client: str, count: int) -> list[int]:
 
 
 def test_anonymous_rate_is_counted_once_across_app_servers(cluster):
-    line = cluster.sh("app1", "grep '^THROTTLE_ANON_RATE=' /srv/board/shared/.env")
+    line = cluster.sh("app1", f"grep '^THROTTLE_ANON_RATE=' {APP_ROOT}/shared/.env")
     match = re.fullmatch(r'THROTTLE_ANON_RATE="?(\d+)/m\w*"?', line)
     assert match, line
     limit = int(match.group(1))

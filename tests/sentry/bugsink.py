@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from support.paths import REPO
+
 LOCK = REPO / "requirements" / "bugsink.lock"
 CACHE = Path(os.environ.get("BUGSINK_VENV_CACHE", "/var/tmp/board-bugsink"))
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 import jinja2
 import yaml
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+from .paths import ROLES
 
 
 @cache
 def _defaults(role: str) -> dict:
-    return yaml.safe_load((DEPLOY / "roles" / role / "defaults" / "main.yml").read_text())
+    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
 
 
 def role_default(role: str, name: str) -> str:
@@ -28,4 +27,4 @@ def role_default(role: str, name: str) -> str:
 
 def role_var(role: str, name: str):
     """A role's fixed variable (vars/main.yml), as written there."""
-    return yaml.safe_load((DEPLOY / "roles" / role / "vars" / "main.yml").read_text())[name]
+    return yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())[name]

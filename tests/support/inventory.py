@@ -11,7 +11,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+import yaml
+
+from .paths import DEPLOY
+
 PRODUCTION_INVENTORY = DEPLOY / "inventories" / "production"
 TEST_INVENTORY = DEPLOY / "inventories" / "test"
 LAYERS = (("1-production", PRODUCTION_INVENTORY), ("2-test", TEST_INVENTORY))
@@ -34,3 +37,11 @@ def write_layered_group_vars(inv: Path) -> Path:
     gv = inv / "group_vars" / "all"
     gv.mkdir(parents=True, exist_ok=True)
     return gv
+
+
+# The site's name in the test inventory (its certificate is issued for it).
+SERVER_NAME = yaml.safe_load((TEST_INVENTORY / "group_vars" / "all" / "nginx.yml").read_text())[
+    "nginx_server_name"
+]
+# The single-server inventory's hostname (tests/e2e); the lab names its own.
+INVENTORY_HOST = "board-test"

@@ -41,7 +41,7 @@ class LoadResult:
         )
 
 
-class _Connection(http.client.HTTPSConnection):
+class HttpsConnection(http.client.HTTPSConnection):
     """Connects to an IP address while presenting (and verifying) the site's name."""
 
     def __init__(self, ip: str, server_name: str, context: ssl.SSLContext, timeout: float):
@@ -109,7 +109,7 @@ class HttpsLoad:
                 next_send = max(next_send, time.monotonic() - self.interval) + self.interval
             path = self.paths[n % len(self.paths)]
             n += 1
-            conn = _Connection(self.ip, self.server_name, self.context, self.timeout)
+            conn = HttpsConnection(self.ip, self.server_name, self.context, self.timeout)
             try:
                 conn.request("GET", path, headers={"Host": self.server_name})
                 response = conn.getresponse()

@@ -14,11 +14,11 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+from .paths import DEPLOY
+
 WIRING = yaml.safe_load((DEPLOY / "group_vars/all/main.yml").read_text())
 DEFAULTS = yaml.safe_load((DEPLOY / "roles/postgresql/defaults/main.yml").read_text())
 

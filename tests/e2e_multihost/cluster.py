@@ -1,0 +1,129 @@
+"""The lab after site.yml, as the three-server tests reach it: which server does which job, and
+what several test modules ask of it (the revision each app server serves, SQL on the database
+server or from an app server, a post written on one app server and read on the other)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+from dataclasses import dataclass
+
+from e2e.testbed.lab import Lab
+from support.playbooks import Provisioned
+from support.roles import role_default
+
+# Inventory hostnames of the lab's servers.
+INVENTORY_HOSTS = {"db": "board-db", "app1": "board-app1", "app2": "board-app2"}
+APP_SERVERS = ("app1", "app2")
+
+
+@dataclass
+class Cluster:
+    """The lab after site.yml: run playbooks (``prov``), reach each server by its job."""
+
+    lab: Lab
+    prov: Provisioned
+
+    def server(self, role: str):
+        return self.lab.servers[role]
+
+    def sh(self, role: str, command: str, **kwargs) -> str:
+        return self.server(role).sh(command, **kwargs)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return self.prov.secrets
+
+
+APP_ROOT = role_default("app", "app_root")
+CA_PATH = f"{APP_ROOT}/shared/database-ca.crt"
+RUNTIME, OWNER, DB = "board_app", "board_owner", "board"
+
+# Runs on an app server: one connection with the given libpq keywords, one statement; prints
+# {"rows": [...]} or {"error": "..."}.
+CONNECT_SCRIPT = r"""
+import json, sys
+import psycopg2
+req = json.load(sys.stdin)
+try:
+    conn = psycopg2.connect(connect_timeout=5, **req["conninfo"])
+    with conn, conn.cursor() as cur:
+        cur.execute(req["sql"])
+        rows = cur.fetchall() if cur.description else []
+    print(json.dumps({"rows": [[str(v) for v in row] for row in rows]}))
+except psycopg2.Error as exc:
+    print(json.dumps({"error": str(exc)}))
+"""
+
+
+def connect(cluster, role: str, sql: str, **conninfo) -> dict:
+    """Run `sql` from the server `role` with psycopg2; defaults: the runtime role, verify-full."""
+    db = cluster.server("db")
+    params = {
+        "host": db.ip,
+        "port": 5432,
+        "dbname": DB,
+        "user": RUNTIME,
+        "password": cluster.secrets["vault_postgresql_runtime_password"],
+        "sslmode": "verify-full",
+        "sslrootcert": CA_PATH,
+        **conninfo,
+    }
+    out = cluster.sh(
+        role,
+        f"{APP_ROOT}/current/venv/bin/python -c {shlex.quote(CONNECT_SCRIPT)}",
+        input=json.dumps({"conninfo": params, "sql": sql}),
+    )
+    return json.loads(out.splitlines()[-1])
+
+
+def su_sql(cluster, sql: str) -> str:
+    return cluster.sh("db", f"cd / && sudo -u postgres psql -XAtq -d {DB} -c {shlex.quote(sql)}")
+
+
+def served(cluster) -> dict[str, str]:
+    return {
+        role: cluster.sh(role, f"readlink {APP_ROOT}/current").removeprefix("releases/")
+        for role in APP_SERVERS
+    }
+
+
+def _auth_call(client, path: str, body: dict):
+    """A POST to an auth endpoint. The API suite before it, run on both servers from the
+    controller's one address, may have spent this minute's auth rate: wait out the app's 429 as
+    its Retry-After says (a few times at most)."""
+    for _ in range(3):
+        response = client.request(path, method="POST", json_body=body)
+        if response.status != 429:
+            break
+        time.sleep(int(response.header("Retry-After") or 5) + 1)
+    return response
+
+
+def write_on_one_read_on_the_other(one, other, title: str) -> tuple[int, str]:
+    """Register on one app server, take a token on the other, post on the first and read the post
+    on the second. Returns the post's id and the access token."""
+    username, password = f"mh_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    reg = _auth_call(
+        one,
+        "/api/v1/auth/register/",
+        {"username": username, "password": password, "email": f"{username}@example.com"},
+    )
+    assert reg.status == 201, reg.body
+    # A token issued by one server is good on the other: one SECRET_KEY, one user table.
+    tok = _auth_call(other, "/api/v1/auth/token/", {"username": username, "password": password})
+    assert tok.status == 200, tok.body
+    access = tok.json()["access"]
+    post = one.request(
+        "/api/v1/posts/",
+        method="POST",
+        token=access,
+        json_body={"title": title, "content": "Written on one app server, read on the other."},
+    )
+    assert post.status == 201, post.body
+    post_id = post.json()["id"]
+    seen = other.request(f"/api/v1/posts/{post_id}/")
+    assert seen.status == 200 and seen.json()["title"] == title, seen.body
+    return post_id, access

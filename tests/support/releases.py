@@ -1,0 +1,105 @@
+"""Releases to ship in the end-to-end suites: commits made for the tests, and the artifact built
+beforehand as the release role builds it (so a deploy under load reuses it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .paths import DEPLOY, REPO
+from .roles import role_default
+
+GIT = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
+
+
+def _commit(clone: Path, message: str, edit) -> str:
+    edit(clone)
+    subprocess.run([*GIT, "-C", str(clone), "commit", "--quiet", "-am", message], check=True)
+    return subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def make_revisions(clone: Path) -> dict:
+    """A clone of this repository (at `clone`) with three more commits: a visible change, a
+    release that fails readiness, and one more ordinary release."""
+    subprocess.run([*GIT, "clone", "--quiet", str(REPO), str(clone)], check=True)
+    head = subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    settings = clone / "app/config/settings.py"
+    views = clone / "app/core/views.py"
+    visible = _commit(
+        clone,
+        "e2e: API version 1.0.1",
+        lambda c: _replace(settings, '"VERSION": "1.0.0"', '"VERSION": "1.0.1-e2e"'),
+    )
+    broken = _commit(
+        clone,
+        "e2e: a release that is never ready",
+        lambda c: _replace(
+            views,
+            "    connection = connections[DEFAULT_DB_ALIAS]\n",
+            '    return JsonResponse({"status": "unavailable", "reason": "e2e broken"}, '
+            "status=503)\n"
+            "    connection = connections[DEFAULT_DB_ALIAS]\n",
+        ),
+    )
+    # The next ordinary release is built on the good one, not on the broken one.
+    subprocess.run(
+        [*GIT, "-C", str(clone), "checkout", "--quiet", "-b", "fixed", visible], check=True
+    )
+    another = _commit(
+        clone,
+        "e2e: one more release",
+        lambda c: _replace(settings, '"VERSION": "1.0.1-e2e"', '"VERSION": "1.0.2-e2e"'),
+    )
+    return {"clone": clone, "head": head, "visible": visible, "broken": broken, "another": another}
+
+
+def deploy_args(revisions, revision: str, *extra: str) -> list[str]:
+    """What to ship, and nothing else: the public probe finds the self-signed server by itself."""
+    return [
+        "-e",
+        f"release_build_repo={revisions['clone']}",
+        "-e",
+        f"release_revision={revision}",
+        *extra,
+    ]
+
+
+def prebuild(provisioned, revisions, revision: str) -> None:
+    """Build the artifact before the load starts, as CI would; the deploy then reuses it.
+
+    The same build as the release role's (its script, glibc and output directory); the Python
+    version and the architecture are the server's, as the role reads them."""
+    python = provisioned.sh("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
+    subprocess.run(
+        [
+            str(DEPLOY / "scripts/build_release.sh"),
+            "--repo",
+            str(revisions["clone"]),
+            "--rev",
+            revision,
+            "--python",
+            python,
+            "--arch",
+            provisioned.sh("uname -m"),
+            "--glibc",
+            role_default("release", "release_build_glibc"),
+            "--out",
+            str(DEPLOY / ".build"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHON=sys.executable),
+    )
