@@ -77,7 +77,7 @@ def test_a_switch_forgets_the_failed_starts_and_starts_the_socket_before_the_rel
         - name: Run the release role's switch
           ansible.builtin.import_role:
             name: release
-            tasks_from: switch.yml
+            tasks_from: shared/switch.yml
       rescue:
         # No Gunicorn answers on the socket here: the switch stops at its probe.
         - name: Check that the switch got as far as its probe
