@@ -21,10 +21,11 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from e2e.conftest import _write_test_inventory, _write_vault
-from e2e.inventory import PRODUCTION_INVENTORY
-from e2e_multihost.conftest import INVENTORY_HOSTS
-from e2e_multihost.conftest import _write_inventory as _write_lab_inventory
+from e2e.server_inventory import write_test_inventory
+from e2e_multihost.cluster import INVENTORY_HOSTS
+from e2e_multihost.lab_inventory import write_lab_inventory
+from support.inventory import PRODUCTION_INVENTORY
+from support.vault import write_vault
 
 from .playbook import DEPLOY, run_playbook
 from .role_specs import ROLES_DIR, TEST_SERVER_FACTS, options, playbook_roles
@@ -49,13 +50,13 @@ def _production(inv: Path) -> None:
 
 
 def _single(inv: Path) -> None:
-    _write_test_inventory(_bed(**vars(_server("10.0.0.2", inv))), inv)
+    write_test_inventory(_bed(**vars(_server("10.0.0.2", inv))), inv)
 
 
 def _lab(inv: Path) -> None:
     addresses = {role: f"10.0.0.{10 + i}" for i, role in enumerate(INVENTORY_HOSTS)}
     servers = {role: _server(address, inv) for role, address in addresses.items()}
-    _write_lab_inventory(_bed(servers=servers), inv)
+    write_lab_inventory(_bed(servers=servers), inv)
 
 
 INVENTORIES = {"production": _production, "e2e-single": _single, "e2e-lab": _lab}
@@ -133,7 +134,7 @@ def test_every_host_passes_every_role_spec(tmp_path, name):
     inv = tmp_path / "inventory"
     INVENTORIES[name](inv)
     password_file = tmp_path / "vault-password"
-    _write_vault(inv, password_file)
+    write_vault(inv, password_file)
     proc = run_playbook(
         _playbook(),
         f"role-specs-{name}-{tmp_path.name}",
