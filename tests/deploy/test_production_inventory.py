@@ -7,6 +7,7 @@ Runs ansible-inventory on the controller over deploy/inventories/production as s
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 from .playbook import BIN, DEPLOY
@@ -46,3 +47,15 @@ def test_the_vault_template_is_where_the_readme_copies_it_from():
     readme = (DEPLOY.parent / "README.md").read_text()
     assert "cp inventories/vault.example.yml" in readme
     assert "vault_app_secret_key: CHANGE_ME" in template.read_text()
+
+
+def test_the_vault_template_names_every_vault_value_group_vars_reads():
+    # A value group_vars reads without a default stops a run when the vault lacks it; an
+    # optional one is listed commented out, so the template is where an operator finds them all.
+    read = set()
+    for path in [*(DEPLOY / "group_vars").rglob("*.yml"), *PRODUCTION.rglob("*.yml")]:
+        read |= set(re.findall(r"\{\{\s*(vault_\w+)", path.read_text()))
+    template = (DEPLOY / "inventories" / "vault.example.yml").read_text()
+    named = set(re.findall(r"^#? ?(vault_\w+):", template, re.MULTILINE))
+    assert read, "group_vars reads no vault value"
+    assert sorted(read - named) == [], "vault values missing from inventories/vault.example.yml"
