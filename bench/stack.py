@@ -12,15 +12,14 @@ writes lives in one fresh directory it removes, so the machine is left as it was
     machine's CPU count (5 workers x 2 threads on 2 cores); it binds a unix socket instead of
     taking systemd's. `current` is a symlink to this checkout, as on a server.
   * Nginx with deploy/roles/nginx/templates/nginx.conf.j2 and nginx/board.conf.j2 rendered with
-    the nginx role's values, HTTPS with a self-signed certificate for `localhost`. Only the listen
-    addresses (free loopback ports instead of 80/443) and the file paths (pid, logs, site include)
-    are rewritten after rendering; every other directive is the template's.
+    the nginx role's variables (renderer.role_variables), HTTPS with a self-signed certificate for
+    `localhost`. The bench sets only the listen address and ports (free loopback ports instead of
+    80/443, no IPv6) and the file paths (pid, logs, temp, site include): bench_nginx_values().
 """
 
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import os
 import secrets
 import shutil
@@ -35,7 +34,8 @@ from contextlib import suppress
 from pathlib import Path
 
 import psycopg2
-import yaml
+
+from renderer import render, role_variables
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -49,36 +49,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _render_module():
-    spec = importlib.util.spec_from_file_location("board_render", REPO / "docker" / "render.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def render(template: Path | str, *var_files: Path, **overrides) -> str:
-    """Render a deploy template (a file, or its text) the way docker/render.py does."""
-    render_py = _render_module()
-    variables: dict = {}
-    for path in var_files:
-        variables.update(yaml.safe_load(path.read_text()) or {})
-    variables.update(overrides)
-    variables.setdefault("ansible_managed", "Rendered by bench/stack.py for `make bench`.")
-    env = render_py._environment()
-    variables = render_py._resolve(env, variables)
-    text = template.read_text() if isinstance(template, Path) else template
-    return env.from_string(text).render(variables)
+BENCH_MANAGED = "Rendered by bench/stack.py for `make bench`."
 
 
 def role_gunicorn_size(cpus: int) -> tuple[int, int]:
     """Workers and threads the app role's defaults give a server of `cpus` vCPUs."""
-    size = render(
-        "{{ app_gunicorn_workers }} {{ app_gunicorn_threads }}",
-        REPO / "deploy/roles/app/defaults/main.yml",
-        ansible_facts={"processor_vcpus": cpus},
-    )
-    workers, threads = size.split()
-    return int(workers), int(threads)
+    app = role_variables("app", ansible_facts={"processor_vcpus": cpus})
+    return int(app["app_gunicorn_workers"]), int(app["app_gunicorn_threads"])
 
 
 def _run(argv, **kwargs):
@@ -302,12 +279,15 @@ class Stack:
         conf.write_text(
             render(
                 REPO / "systemd/gunicorn.conf.py.j2",
-                REPO / "deploy/roles/app/defaults/main.yml",
-                app_name="board",
-                app_root=str(self.dir),
-                ansible_facts={"processor_vcpus": self.cpus},
-                app_gunicorn_workers=self.workers,
-                app_gunicorn_threads=self.threads,
+                role_variables(
+                    "app",
+                    app_name="board",
+                    app_root=str(self.dir),
+                    ansible_facts={"processor_vcpus": self.cpus},
+                    app_gunicorn_workers=self.workers,
+                    app_gunicorn_threads=self.threads,
+                ),
+                ansible_managed=BENCH_MANAGED,
             )
         )
         self.gunicorn_socket = self.dir / "gunicorn.sock"
@@ -378,39 +358,10 @@ class Stack:
             + ["-keyout", str(key), "-out", str(cert)]
         )
         self.ca_file = cert
-        role = REPO / "deploy/roles/nginx"
-        values = dict(
-            nginx_server_name=HOST,
-            nginx_user="www-data",
-            nginx_app_socket=str(self.dir / "gunicorn.sock"),
-            nginx_static_root=str(self.dir / "static"),
-            nginx_tls_mode="selfsigned",
-            nginx_tls_active_certificate=str(cert),
-            nginx_tls_active_certificate_key=str(key),
-            nginx_dhparam_path=str(role / "files/ffdhe2048.pem"),
-            nginx_reject_handshake=True,
-            nginx_ocsp_stapling=False,
-        )
-        files = (role / "defaults/main.yml", role / "vars/main.yml")
-        site = render(REPO / "nginx/board.conf.j2", *files, **values)
-        main = render(role / "templates/nginx.conf.j2", *files, **values)
         logs = ngx / "logs"
         logs.mkdir()
-        # Loopback ports instead of 80/443 (IPv4 only: `localhost` is 127.0.0.1 here).
-        site = site.replace("listen [::]:80", "#listen [::]:80").replace(
-            "listen [::]:443", "#listen [::]:443"
-        )
-        site = site.replace("listen 80", f"listen 127.0.0.1:{self.http_port}")
-        site = site.replace("listen 443", f"listen 127.0.0.1:{self.https_port}")
-        site = site.replace("/var/log/nginx/", f"{logs}/")
-        main = main.replace("pid /run/nginx.pid;", f"pid {ngx}/nginx.pid;")
-        main = main.replace("/var/log/nginx/", f"{logs}/")
-        main = main.replace("include /etc/nginx/sites-enabled/*;", f"include {ngx}/board.conf;")
-        temp = "".join(
-            f"    {sub}_temp_path {ngx}/temp/{sub};\n"
-            for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        main = main.replace("http {\n", "http {\n" + temp, 1)
+        values = bench_nginx_values(ngx, self.dir, cert, key, self.http_port, self.https_port)
+        site, main = nginx_config(values)
         (ngx / "board.conf").write_text(site)
         (ngx / "nginx.conf").write_text(main)
         argv = ["nginx", "-p", str(ngx), "-c", str(ngx / "nginx.conf")]
@@ -428,6 +379,49 @@ class Stack:
 
     def ports(self) -> list[int]:
         return [self.pg_port, self.https_port, self.http_port]
+
+
+def bench_nginx_values(
+    ngx: Path, root: Path, cert: Path, key: Path, http_port: int, https_port: int
+) -> dict:
+    """The nginx role's variables for the bench's loopback site: where a server's inventory and
+    the role's own tasks (certificate, nginx version) would set them. Every other directive is
+    the role's default."""
+    return dict(
+        nginx_server_name=HOST,
+        nginx_user="www-data",
+        nginx_app_socket=str(root / "gunicorn.sock"),
+        nginx_static_root=str(root / "static"),
+        nginx_tls_mode="selfsigned",
+        nginx_tls_active_certificate=str(cert),
+        nginx_tls_active_certificate_key=str(key),
+        nginx_dhparam_path=str(REPO / "deploy/roles/nginx/files/ffdhe2048.pem"),
+        nginx_reject_handshake=True,
+        nginx_ocsp_stapling=False,
+        # Free loopback ports instead of 80/443, IPv4 only (`localhost` is 127.0.0.1 here).
+        nginx_listen_address="127.0.0.1",
+        nginx_http_port=http_port,
+        nginx_https_port=https_port,
+        nginx_listen_ipv6=False,
+        # Every file under the stack's directory.
+        nginx_pid_file=str(ngx / "nginx.pid"),
+        nginx_log_dir=str(ngx / "logs"),
+        nginx_temp_dir=str(ngx / "temp"),
+        nginx_sites_include=str(ngx / "board.conf"),
+    )
+
+
+def nginx_config(values: dict) -> tuple[str, str]:
+    """The site (nginx/board.conf.j2) and nginx.conf (the nginx role's template) rendered with the
+    nginx role's variables and `values` where an inventory would set them."""
+    variables = role_variables("nginx", **values)
+    site = render(REPO / "nginx/board.conf.j2", variables, ansible_managed=BENCH_MANAGED)
+    main = render(
+        REPO / "deploy/roles/nginx/templates/nginx.conf.j2",
+        variables,
+        ansible_managed=BENCH_MANAGED,
+    )
+    return site, main
 
 
 class _Cursor:

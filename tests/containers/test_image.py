@@ -102,7 +102,8 @@ def test_gunicorn_reads_the_systemd_template_rendered_for_the_container(app_imag
     rendered = subprocess.run(
         [
             sys.executable,
-            "docker/render.py",
+            "-m",
+            "renderer",
             "systemd/gunicorn.conf.py.j2",
             "/dev/stdout",
             "deploy/roles/app/defaults/main.yml",

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from functools import cache
 
-import jinja2
 import yaml
 
-from .paths import ROLES
+from renderer import ROLES, role_defaults
 
 
 @cache
 def _defaults(role: str) -> dict:
-    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+    return role_defaults(role)
 
 
-def role_default(role: str, name: str) -> str:
-    """A role's default, with references to the role's other defaults rendered."""
-    value, defaults = _defaults(role)[name], _defaults(role)
-    for _ in range(5):  # defaults may refer to defaults that refer to defaults
-        if not isinstance(value, str) or "{{" not in value:
-            break
-        value = jinja2.Template(value, undefined=jinja2.StrictUndefined).render(**defaults)
+def role_default(role: str, name: str):
+    """A role's default, with references to the role's other defaults rendered (renderer)."""
+    value = _defaults(role)[name]
+    if isinstance(value, str) and "{{" in value:
+        raise ValueError(
+            f"{role}: {name} refers to variables its role's defaults do not set: {value}"
+        )
     return value
 
 

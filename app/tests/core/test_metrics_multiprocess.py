@@ -32,7 +32,7 @@ def _render_gunicorn_conf(tmp_path: Path) -> Path:
     )
     out = tmp_path / "gunicorn.conf.py"
     subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, str(REPO / "docker" / "render.py"), "systemd/gunicorn.conf.py.j2"]
+        [sys.executable, "-m", "renderer", "systemd/gunicorn.conf.py.j2"]
         + [str(out), "deploy/roles/app/defaults/main.yml", str(vars_file), "ansible_managed=test"],
         cwd=REPO,
         check=True,

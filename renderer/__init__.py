@@ -1,0 +1,115 @@
+"""Render the repository's Jinja2 templates outside Ansible, with the roles' variables.
+
+The servers get their config files from Ansible's template module. The container image
+(Dockerfile), the bench (bench/stack.py) and the tests render the same templates with this
+module, so there is one template per file and one renderer:
+
+    variables = role_variables("nginx", nginx_server_name="localhost")
+    text = render(REPO / "nginx/board.conf.j2", variables)
+
+role_variables() stacks a role's variables as Ansible does for a role: its defaults/main.yml,
+then the given overrides (where an inventory would set them), then its vars/main.yml. Like
+Ansible, a value may refer to other variables ("{{ app_root }}/shared"); those are resolved
+before rendering. Only the few Ansible filters these templates use are provided. A variable the
+template needs but nobody set is an error, never an empty string.
+
+`python -m renderer` is the command line the Dockerfile uses (see renderer/__main__.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+ROLES = REPO / "deploy" / "roles"
+
+__all__ = ["REPO", "ROLES", "load", "render", "resolve", "role_defaults", "role_variables"]
+
+
+def _bool(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y")
+    return bool(value)
+
+
+def _comment(text: str, prefix: str = "# ") -> str:
+    """Ansible's `comment` filter (default style): the text as a block of # lines."""
+    return "#\n" + "".join(f"{prefix}{line}".rstrip() + "\n" for line in text.splitlines()) + "#"
+
+
+def _environment() -> jinja2.Environment:
+    # Ansible's template module: trim_blocks, and the template's trailing newline kept.
+    env = jinja2.Environment(  # noqa: S701 - renders config files, not HTML
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True
+    )
+    env.filters.update(bool=_bool, comment=_comment)
+    return env
+
+
+def load(*files: Path | str) -> dict:
+    """The variables of YAML files, later files winning."""
+    variables: dict = {}
+    for path in files:
+        variables.update(yaml.safe_load(Path(path).read_text()) or {})
+    return variables
+
+
+def resolve(variables: dict) -> dict:
+    """The variables with templated values rendered until none changes.
+
+    A value that cannot be rendered yet (it names an unset variable, uses an Ansible-only
+    filter, or computes with a value that is itself still unrendered) stays as written."""
+    env = _environment()
+
+    def render_value(value):
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            try:
+                return env.from_string(value).render(variables)
+            except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError):
+                return value
+        if isinstance(value, list):
+            return [render_value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: render_value(v) for k, v in value.items()}
+        return value
+
+    for _ in range(10):
+        resolved = {k: render_value(v) for k, v in variables.items()}
+        if resolved == variables:
+            break
+        variables = resolved
+    return variables
+
+
+def role_defaults(role: str) -> dict:
+    """A role's defaults/main.yml, resolved against themselves."""
+    return resolve(load(ROLES / role / "defaults" / "main.yml"))
+
+
+def role_variables(*roles: str, **overrides) -> dict:
+    """The variables a template of these roles sees, in Ansible's order, resolved: every role's
+    defaults/main.yml, then `overrides` (an inventory's values), then every role's vars/main.yml
+    (role vars win over the inventory in Ansible too)."""
+    variables: dict = {}
+    for role in roles:
+        variables.update(load(ROLES / role / "defaults" / "main.yml"))
+    variables.update(overrides)
+    for role in roles:
+        fixed = ROLES / role / "vars" / "main.yml"
+        if fixed.is_file():
+            variables.update(load(fixed))
+    return resolve(variables)
+
+
+def render(template: Path | str, variables: dict, ansible_managed: str | None = None) -> str:
+    """A template (a file, or its text) rendered with `variables`.
+
+    `ansible_managed` is the header line when the variables set none."""
+    text = template.read_text() if isinstance(template, Path) else template
+    if ansible_managed is not None:
+        variables = {"ansible_managed": ansible_managed, **variables}
+    env = _environment()
+    return env.from_string(text).render(resolve(variables))
