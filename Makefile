@@ -14,7 +14,7 @@ MANAGE := ../$(BIN)/python manage.py
 PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy check-push test-sentry test-e2e-both test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy check-push test-sentry test-side-by-side test-second-line test-e2e-both test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -47,7 +47,7 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	# No Gunicorn access log: the app logs one JSON line per request.
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-deploy test-bench test-e2e-both test-containers ## Run every suite.
+test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-side-by-side ## Run every suite.
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed lint-migrations ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool, squawk.
@@ -101,10 +101,20 @@ test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink ser
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
 	$(PYTEST_INFRA) tests/deploy
 
-test-e2e-both: $(VENV)/.dev-installed ## The single-host and the three-host suites side by side.
-	# Their hosts wait on each other's CPU only while Ansible provisions them; most of each suite
-	# waits on timers, alerts and load, so two cores run both in little more than the longer one.
+test-side-by-side: $(VENV)/.dev-installed ## make test's longest part: two lines of suites, side by side.
+	# The single-host end-to-end suite (the longest) on one line; on the other, the three-host one,
+	# then the controller, bench and container suites. Both hosts' suites wait on timers, alerts
+	# and load most of the time, so two cores run both lines in little more than the longer one.
 	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-e2e test-second-line
+
+test-second-line: $(VENV)/.dev-installed
+	$(MAKE) --no-print-directory test-e2e-multihost
+	$(MAKE) --no-print-directory test-deploy
+	$(MAKE) --no-print-directory test-bench
+	$(MAKE) --no-print-directory test-containers
+
+test-e2e-both: $(VENV)/.dev-installed ## The single-host and the three-host suites side by side.
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-e2e test-e2e-multihost
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
