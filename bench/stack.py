@@ -40,7 +40,13 @@ from renderer import render, role_variables
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 HOST = "localhost"  # the site's server_name: the TLS name (SNI) and Host header wrk sends
-OWNER, RUNTIME, DATABASE = "board_owner", "board_app", "board"
+# The privilege model as the postgresql role applies it: its database, roles, limits and timeouts
+# (the runtime role gets room for every Gunicorn thread twice over, as group_vars wires
+# app_db_runtime_connections_needed into postgresql_runtime_connections_needed).
+POSTGRESQL = role_variables("postgresql", postgresql_runtime_connections_needed=80)
+OWNER = POSTGRESQL["postgresql_owner_role"]
+RUNTIME = POSTGRESQL["postgresql_runtime_role"]
+DATABASE = POSTGRESQL["postgresql_database"]
 
 
 def free_port() -> int:
@@ -179,17 +185,18 @@ class Stack:
             cur.execute(f"CREATE ROLE {OWNER} LOGIN PASSWORD %s", [self.owner_password])
             cur.execute(f"CREATE ROLE {RUNTIME} LOGIN PASSWORD %s", [self.runtime_password])
             cur.execute(f"CREATE DATABASE {DATABASE} OWNER {OWNER}")
-        # The privilege model, with the postgresql role's default limits (runtime role: room for
-        # every Gunicorn thread twice over, as app_db_runtime_connections_needed asks).
         options = {
-            "board.owner_role": OWNER,
-            "board.runtime_role": RUNTIME,
-            "board.owner_conn_limit": 5,
-            "board.runtime_conn_limit": 80,
-            "board.owner_lock_timeout": "10s",
-            "board.runtime_statement_timeout": "30s",
-            "board.runtime_idle_in_transaction_session_timeout": "60s",
-            "board.runtime_lock_timeout": "5s",
+            f"board.{name}": POSTGRESQL[f"postgresql_{name}"]
+            for name in (
+                "owner_role",
+                "runtime_role",
+                "owner_conn_limit",
+                "runtime_conn_limit",
+                "owner_lock_timeout",
+                "runtime_statement_timeout",
+                "runtime_idle_in_transaction_session_timeout",
+                "runtime_lock_timeout",
+            )
         }
         with self.superuser(DATABASE, options) as cur:
             sql = (REPO / "deploy/roles/postgresql/files/privileges.sql").read_text()
