@@ -14,7 +14,7 @@ MANAGE := ../$(BIN)/python manage.py
 PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy check-push test-sentry test-side-by-side test-second-line test-e2e-both test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy check-push test-sentry test-side-by-side test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -113,9 +113,6 @@ test-second-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory test-deploy
 	$(MAKE) --no-print-directory test-bench
 	$(MAKE) --no-print-directory test-containers
-
-test-e2e-both: $(VENV)/.dev-installed ## The single-host and the three-host suites side by side.
-	$(MAKE) --no-print-directory --output-sync=target -j2 test-e2e test-e2e-multihost
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	# -rP prints the figures passed tests report (load counts, sandbox exposure, the deploy log).
