@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import yaml
+from support.paths import DEPLOY
+from support.paths import ROLES as ROLES_DIR
 
-from .playbook import DEPLOY
-
-ROLES_DIR = DEPLOY / "roles"
 # The facts the roles' defaults read before their first task, those of the test servers (Debian
 # 12, two vCPUs, 2 GiB): given rather than gathered, so a check is the same on any controller.
 TEST_SERVER_FACTS = {

@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import yaml
+from support.paths import ROLES
 
 from .playbook import BIN, DEPLOY
-
-ROLES = DEPLOY / "roles"
 
 
 def _files_mentioning(pattern: str, paths) -> list[str]:
