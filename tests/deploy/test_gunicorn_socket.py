@@ -47,7 +47,7 @@ def test_a_changed_socket_unit_stops_forgets_and_starts_again(tmp_path):
     - name: Load the app role's handlers
       ansible.builtin.import_role:
         name: app
-        tasks_from: gunicorn_socket.yml
+        tasks_from: gunicorn_socket
       tags: [never]
     - name: A release is installed
       ansible.builtin.set_fact:
