@@ -131,11 +131,18 @@ def role_variables(*roles: str, **overrides) -> dict:
 
 
 def render(template: Path | str, variables: dict, ansible_managed: str | None = None) -> str:
-    """A template (a file, or its text) rendered with `variables`.
+    """A template (a file, or its text) rendered with `variables`; a value that names an unset
+    variable is an error (jinja2.UndefinedError), as in Ansible.
 
     `ansible_managed` is the header line when the variables set none."""
     text = template.read_text() if isinstance(template, Path) else template
     if ansible_managed is not None:
         variables = {"ansible_managed": ansible_managed, **variables}
     env = _environment()
-    return env.from_string(text).render(resolve(variables))
+    rendered = env.from_string(text).render(resolve(variables))
+    # A value that names a variable nobody set stays as written after resolve(); in the output
+    # it would be a silent `{{ ... }}` in a config file, so it is an error like any undefined.
+    left = [line.strip() for line in rendered.splitlines() if "{{" in line or "{%" in line]
+    if left:
+        raise jinja2.UndefinedError(f"a value names a variable that is not set: {left[0]}")
+    return rendered
