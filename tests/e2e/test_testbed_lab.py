@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 # Testbed through its module: pytest would try to collect a class named Test... imported here
-from .testbed import Lab, LabServer, network, proxy, server, ssh, state
+from .testbed import Lab, LabServer, network, proxy, releases, server, ssh, state
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,16 @@ def test_a_single_test_bed_is_unchanged():
     tb = server.Testbed("boardtest", "10.231.7")
     assert (tb.ip, tb.host_ip, tb.netns) == ("10.231.7.2", "10.231.7.1", "tb-boardtest")
     assert network.veth_names("boardtest") == ("boardtest-h", "boardtest-c")
+
+
+def test_the_lab_boots_another_debian_release_than_the_single_test_bed():
+    lab = Lab("mhx", "10.231.144")
+    assert [lab.release, *(s.release for s in lab.servers.values())] == [releases.LAB] * 4
+    assert server.Testbed("boardtest", "10.231.7").release == releases.SINGLE_SERVER
+    assert releases.LAB != releases.SINGLE_SERVER  # each run proves both
+    assert {releases.LAB, releases.SINGLE_SERVER} <= set(releases.VERSIONS)
+    with pytest.raises(ValueError):
+        Lab("mhx", "10.231.144", release="sid")
 
 
 def test_state_brings_back_the_running_lab(tmp_path):
