@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from e2e.testbed import rootfs_tarball
+from e2e.testbed import releases, rootfs_tarball
 from support.paths import REPO
 
 HERE = Path(__file__).resolve().parent
@@ -74,7 +74,7 @@ def log(msg: str) -> None:
 
 def base_image() -> str:
     """The cached Debian 12 rootfs (the e2e test bed's) imported as an image."""
-    tarball = rootfs_tarball()
+    tarball = rootfs_tarball(releases.CONTAINER_BASE)
     ref = f"localhost/{PREFIX}-debian-base:{tarball.name.split('.')[0].rsplit('-', 1)[-1]}"
     if not image_exists(ref):
         log(f"importing {tarball} as {ref}")

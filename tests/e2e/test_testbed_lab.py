@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 # Testbed through its module: pytest would try to collect a class named Test... imported here
-from .testbed import Lab, LabServer, network, proxy, server, ssh, state
+from .testbed import Lab, LabServer, network, proxy, releases, server, ssh, state
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,17 @@ def test_a_single_test_bed_is_unchanged():
     tb = server.Testbed("boardtest", "10.231.7")
     assert (tb.ip, tb.host_ip, tb.netns) == ("10.231.7.2", "10.231.7.1", "tb-boardtest")
     assert network.veth_names("boardtest") == ("boardtest-h", "boardtest-c")
+
+
+def test_the_lab_and_the_single_test_bed_boot_the_releases_releases_py_names():
+    lab = Lab("mhx", "10.231.144")
+    assert [lab.release, *(s.release for s in lab.servers.values())] == [releases.LAB] * 4
+    assert server.Testbed("boardtest", "10.231.7").release == releases.SINGLE_SERVER
+    assert {releases.LAB, releases.SINGLE_SERVER} <= set(releases.VERSIONS)
+    other = Lab("mhx", "10.231.144", release="trixie")
+    assert [other.release, *(s.release for s in other.servers.values())] == ["trixie"] * 4
+    with pytest.raises(ValueError):
+        Lab("mhx", "10.231.144", release="sid")
 
 
 def test_state_brings_back_the_running_lab(tmp_path):

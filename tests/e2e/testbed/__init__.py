@@ -1,6 +1,7 @@
-"""Disposable Debian 12 server for the end-to-end tests.
+"""Disposable Debian servers for the end-to-end tests.
 
-A bookworm minbase root filesystem (debootstrap, cached as a tarball) is booted
+A Debian minbase root filesystem (debootstrap, cached as a tarball per release; which
+topology boots which release is releases.py's) is booted
 with systemd-nspawn inside a private network namespace joined to the host by a
 veth pair.  The host side runs tinyproxy so that apt on the test server can
 reach the distribution archive; nothing else leaves the namespace.
@@ -11,7 +12,7 @@ Usable from pytest (see conftest.py) and as a CLI, run from the repository root:
     python -m tests.e2e.testbed ssh [CMD...]
     python -m tests.e2e.testbed status
     python -m tests.e2e.testbed down
-    python -m tests.e2e.testbed build   # only build the cached rootfs tarball
+    python -m tests.e2e.testbed build [--release trixie]   # only build a cached rootfs
 
 A lab is three such servers, ``db``, ``app1`` and ``app2``, on one private /24: a bridge in
 the lab's own network namespace, joined to the host (the controller, ``.1``) by a veth pair;
@@ -43,6 +44,7 @@ command line names this instance's network namespace).
 
 Modules, one job each:
     host_tools   the controller's tools (debootstrap, nspawn, tinyproxy, ...)
+    releases     which Debian release each topology boots
     mirror       the Debian archive this machine uses
     rootfs       the cached rootfs tarball and its per-run copy
     workdir      the per-run work directory and its safe removal

@@ -1,4 +1,5 @@
-"""The test bed's CLI: ``python -m tests.e2e.testbed up|ssh|status|down|build`` (repo root),
+"""The test bed's CLI: ``python -m tests.e2e.testbed up|ssh|status|down|build [--release R]``
+(repo root),
 and for the three-server lab ``lab-up|lab-status|lab-down|lab-ssh HOST [CMD...]``.
 
 Reads the same TESTBED_* environment as the pytest fixtures, so ``E2E_KEEP=1`` sessions can
@@ -17,6 +18,7 @@ import os
 import sys
 
 from . import __doc__ as package_doc
+from . import releases
 from .lab import Lab
 from .rootfs import rootfs_tarball
 from .server import Testbed
@@ -30,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("up", help="build (if needed) and boot the test server")
     sub.add_parser("down", help="stop the test server and remove everything")
     sub.add_parser("status", help="print connection details")
-    sub.add_parser("build", help="only build the cached rootfs tarball")
+    p_build = sub.add_parser("build", help="only build the cached rootfs tarball")
+    p_build.add_argument(
+        "--release",
+        choices=list(releases.VERSIONS),
+        default=releases.SINGLE_SERVER,
+        help=f"Debian release (default {releases.SINGLE_SERVER}; the lab's is {releases.LAB})",
+    )
     p_ssh = sub.add_parser("ssh", help="ssh to the test server as root")
     p_ssh.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("lab-up", help="boot the lab's three servers (db, app1, app2)")
@@ -52,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "down":
         tb.down()
     elif args.cmd == "build":
-        print(rootfs_tarball())
+        print(rootfs_tarball(args.release))
     elif args.cmd == "status":
         if tb.workdir is None:
             print(f"{tb.name}: not up")

@@ -1,4 +1,5 @@
-"""``Lab``: three test servers (``db``, ``app1``, ``app2``) on one private /24.
+"""``Lab``: three test servers (``db``, ``app1``, ``app2``) on one private /24, booting the
+lab's Debian release (releases.py).
 
 The lab's network namespace (``tb-<lab>``) holds a bridge.  One veth pair joins it to the
 host, whose side gets ``<prefix>.1/24``: the controller (Ansible, ssh, the tests) and the
@@ -25,7 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import network, proxy, rootfs, ssh, state, workdir
+from . import network, proxy, releases, rootfs, ssh, state, workdir
 from .commands import log
 from .host_tools import ensure_host_packages
 from .processes import terminate
@@ -44,7 +45,7 @@ class LabServer(Testbed):
         self.lab = lab
         self.role = role
         self.host_number = ROLES[role]
-        super().__init__(f"{lab.name}-{role}", lab.prefix)
+        super().__init__(f"{lab.name}-{role}", lab.prefix, lab.release)
 
     def _set_prefix(self, prefix: str) -> None:
         self.prefix = prefix
@@ -73,9 +74,12 @@ class LabServer(Testbed):
 
 
 class Lab:
-    def __init__(self, name: str | None = None, subnet_prefix: str | None = None):
+    def __init__(
+        self, name: str | None = None, subnet_prefix: str | None = None, release: str | None = None
+    ):
         # room for "-app2" within a test bed's name
         self.name = read_instance_name(name, "TESTBED_LAB_NAME", "boardlab", max_len=26)
+        self.release = releases.check(release or releases.LAB)
         prefix = read_subnet_prefix(subnet_prefix, "TESTBED_LAB_SUBNET_PREFIX", "10.231.40")
         self.netns = f"tb-{self.name}"
         self.bridge = network.bridge_name(self.name)
@@ -152,7 +156,7 @@ class Lab:
         """Boot the three servers (all started before any is waited for)."""
         ensure_host_packages()
         self.down()  # leftovers of a crashed run with this name
-        tarball = rootfs_tarball()
+        tarball = rootfs_tarball(self.release)
         started = time.monotonic()
         self.workdir = workdir.create(self.name)
         self._save_state()
@@ -221,7 +225,7 @@ class Lab:
 
     def describe(self) -> str:
         head = (
-            f"lab={self.name} subnet={self.prefix}.0/24 host={self.host_ip} "
+            f"lab={self.name} release={self.release} subnet={self.prefix}.0/24 host={self.host_ip} "
             f"proxy={self.proxy_url}\nworkdir={self.workdir}"
         )
         if self.workdir is None:

@@ -1,7 +1,8 @@
 """The Debian archive the test server installs from: the one this machine itself uses.
 
 Read from the apt sources (deb822 ``*.sources`` first, then one-line ``*.list``) so the
-mirror is never hardcoded; ``TESTBED_MIRROR`` overrides it.
+mirror is never hardcoded; ``TESTBED_MIRROR`` overrides it. Every Debian release (releases.py)
+is served from that one archive.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import os
 import re
 from pathlib import Path
 
-SUITE = "bookworm"
-
 
 def apt_mirror() -> str:
     """The Debian archive URL this machine itself uses (never hardcoded)."""
@@ -22,7 +21,8 @@ def apt_mirror() -> str:
         return override
     candidates = [*_deb822_sources(), *_one_line_sources()]  # (uri, suites)
     for uri, suites in candidates:
-        if SUITE in suites.split():
+        # the archive proper: it serves a release itself ("bookworm"), not only "-security"
+        if any("-" not in suite for suite in suites.split()):
             return uri
     for uri, _ in candidates:
         if "security" not in uri:

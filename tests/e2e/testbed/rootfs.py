@@ -1,6 +1,6 @@
 """The server's root filesystem: a debootstrap tree cached as a tarball, unpacked once per run.
 
-The tarball is built once per (format, suite, mirror, packages) under an exclusive file lock,
+The tarball is built once per (format, release, mirror, packages) under an exclusive file lock,
 so concurrent runs on one machine share it; each run unpacks its own copy.
 """
 
@@ -14,13 +14,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
-from . import workdir
+from . import releases, workdir
 from .commands import log, run
 from .host_tools import DEBIAN_KEYRING, ensure_host_packages
-from .mirror import SUITE, apt_mirror
+from .mirror import apt_mirror
 from .processes import find_pids
 
 ROOTFS_PACKAGES = [
@@ -41,15 +42,17 @@ def cache_dir() -> Path:
     return Path(os.environ.get("TESTBED_CACHE_DIR", "/var/cache/board-testbed"))
 
 
-def rootfs_tarball() -> Path:
-    """Build (once, under an exclusive file lock) and return the cached rootfs tarball."""
+def rootfs_tarball(release: str) -> Path:
+    """Build (once, under an exclusive file lock) and return the cached rootfs tarball of a
+    Debian release (a codename of releases.VERSIONS)."""
+    suite = releases.check(release)
     mirror = apt_mirror()
     key = hashlib.sha256(
-        "|".join([ROOTFS_FORMAT, SUITE, mirror, *ROOTFS_PACKAGES]).encode()
+        "|".join([ROOTFS_FORMAT, suite, mirror, *ROOTFS_PACKAGES]).encode()
     ).hexdigest()[:12]
     cdir = cache_dir()
     cdir.mkdir(parents=True, exist_ok=True)
-    tarball = cdir / f"{SUITE}-minbase-{key}.tar.gz"
+    tarball = cdir / f"{suite}-minbase-{key}.tar.gz"
     with open(cdir / ".lock", "w") as lockf:
         fcntl.flock(lockf, fcntl.LOCK_EX)  # concurrent runs wait here
         if tarball.exists():
@@ -58,35 +61,37 @@ def rootfs_tarball() -> Path:
         build = Path(tempfile.mkdtemp(prefix="build-", dir=cdir))
         try:
             rootfs = build / "rootfs"
-            log(f"debootstrap {SUITE} from {mirror} (takes a minute or two)")
+            log(f"debootstrap {suite} from {mirror} (takes a minute or two)")
+            started = time.monotonic()
             run(
                 [
                     "debootstrap",
                     "--variant=minbase",
                     f"--keyring={DEBIAN_KEYRING}",
                     "--include=" + ",".join(ROOTFS_PACKAGES),
-                    SUITE,
+                    suite,
                     str(rootfs),
                     mirror,
                 ],
                 stdout=subprocess.DEVNULL,
             )
-            _prepare_cached_rootfs(rootfs)
+            _prepare_cached_rootfs(rootfs, suite)
             tmp = build / "rootfs.tar.gz"
             run(["tar", "-C", str(rootfs), "--numeric-owner", "-czf", str(tmp), "."])
             os.replace(tmp, tarball)
-            log(f"cached rootfs at {tarball}")
+            log(f"cached rootfs at {tarball} ({time.monotonic() - started:.0f}s)")
         finally:
             shutil.rmtree(build, ignore_errors=True)
     return tarball
 
 
-def _prepare_cached_rootfs(rootfs: Path) -> None:
+def _prepare_cached_rootfs(rootfs: Path, suite: str) -> None:
     """Per-image tweaks (things that are the same for every run)."""
-    # Same apt sources as a Debian controller (archive, updates and security). Elsewhere (an
-    # Ubuntu CI runner) or with TESTBED_MIRROR set, write bookworm sources from the mirror.
+    # Same apt sources as a Debian controller of the same release (archive, updates and
+    # security). Elsewhere (another release, an Ubuntu CI runner) or with TESTBED_MIRROR set,
+    # write the release's sources from the mirror.
     host_sources = sorted(glob.glob("/etc/apt/sources.list.d/*.sources"))
-    debian_host = host_sources and all("bookworm" in Path(src).read_text() for src in host_sources)
+    debian_host = host_sources and all(suite in Path(src).read_text() for src in host_sources)
     with contextlib.suppress(FileNotFoundError):
         (rootfs / "etc/apt/sources.list").unlink()
     if debian_host and not os.environ.get("TESTBED_MIRROR"):
@@ -96,9 +101,9 @@ def _prepare_cached_rootfs(rootfs: Path) -> None:
         mirror = apt_mirror().rstrip("/")
         security = mirror + "-security" if mirror.endswith("/debian") else mirror
         (rootfs / "etc/apt/sources.list.d/debian.sources").write_text(
-            f"Types: deb\nURIs: {mirror}\nSuites: {SUITE} {SUITE}-updates\nComponents: main\n"
+            f"Types: deb\nURIs: {mirror}\nSuites: {suite} {suite}-updates\nComponents: main\n"
             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
-            f"Types: deb\nURIs: {security}\nSuites: {SUITE}-security\nComponents: main\n"
+            f"Types: deb\nURIs: {security}\nSuites: {suite}-security\nComponents: main\n"
             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
         )
     run(["chroot", str(rootfs), "apt-get", "clean"])

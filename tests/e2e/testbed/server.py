@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import network, nspawn, proxy, ssh, state, workdir
+from . import network, nspawn, proxy, releases, ssh, state, workdir
 from .commands import log
 from .host_tools import ensure_host_packages
 from .processes import pid_alive, terminate
@@ -52,8 +52,11 @@ def read_subnet_prefix(given: str | None, env: str, default: str) -> str:
 
 
 class Testbed:
-    def __init__(self, name: str | None = None, subnet_prefix: str | None = None):
+    def __init__(
+        self, name: str | None = None, subnet_prefix: str | None = None, release: str | None = None
+    ):
         self.name = read_instance_name(name, "TESTBED_NAME", "boardtest")
+        self.release = releases.check(release or releases.SINGLE_SERVER)
         self._set_prefix(read_subnet_prefix(subnet_prefix, "TESTBED_SUBNET_PREFIX", "10.231.7"))
         self.netns = f"tb-{self.name}"
         self.veth_host, self.veth_guest = network.veth_names(self.name)
@@ -119,7 +122,7 @@ class Testbed:
         ensure_host_packages()
         self.down(quiet_ok=True)  # leftovers of a crashed run with this name
         if tarball is None:
-            tarball = rootfs_tarball()
+            tarball = rootfs_tarball(self.release)
         self.workdir = workdir.create(self.name)
         self._save_state()
         with self._down_on_failure():
@@ -255,7 +258,8 @@ class Testbed:
 
     def describe(self) -> str:
         return (
-            f"name={self.name} server={self.ip} host={self.host_ip} proxy={self.proxy_url}\n"
+            f"name={self.name} release={self.release} server={self.ip} host={self.host_ip} "
+            f"proxy={self.proxy_url}\n"
             f"workdir={self.workdir}\nkey={self.key_path if self.workdir else None}\n"
             f"ssh: ssh -F {self.ssh_config} {self.name}\n"
             f"inventory={self.inventory_path if self.workdir else None}"
