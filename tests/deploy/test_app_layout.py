@@ -7,18 +7,14 @@ resolves its paths from the board role's values and follows them when the invent
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import yaml
 from support.paths import REPO, ROLES
-from support.tools import VENV_BIN as BIN
 
 from renderer import role_defaults
 
-from .playbook import SECRETS, run_playbook
+from .playbook import SECRETS, run_outside_deploy, run_playbook
 
 HOME = ROLES / "board" / "defaults" / "main.yml"
 LAYOUT = role_defaults("board")
@@ -101,20 +97,7 @@ def _resolve_alone(tmp_path, inventory_vars: dict) -> dict:
         }
         for role in ROLES_USING_IT
     ]
-    playbook = tmp_path / "alone.yml"
-    playbook.write_text(yaml.safe_dump(plays))
-    extra = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    run = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", "--tags", "paths"]
-        + ["--skip-tags", "always", "-e", json.dumps({**extra, **inventory_vars})]
-        + ["-e", f"board_repo_root={REPO}", str(playbook)],
-        cwd=tmp_path,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROLES)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    run_outside_deploy(tmp_path, plays, inventory_vars)
     found = {}
     for role in ROLES_USING_IT:
         found.update(json.loads((tmp_path / f"{role}.json").read_text()))
