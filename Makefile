@@ -12,6 +12,10 @@ MANAGE := ../$(BIN)/python manage.py
 # pyproject's Django ini key is unknown there (not an error); no cache directory. pyproject.toml
 # puts tests/ on the path: every suite imports the shared helpers as `support` (tests/support).
 PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest.PytestConfigWarning
+# The figures passed tests print (load counts, drill times, the deploy log), and the failed and erred
+# tests named again at the very end: -rP alone replaces pytest's default fE, so a failure's name would
+# only appear in the middle of a long log.
+PYTEST_FIGURES := -rfEP
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
         check-deploy check-push test-sentry test-side-by-side test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
@@ -96,7 +100,7 @@ test-postgres: $(VENV)/.dev-installed ## The API suite on PostgreSQL (a throwawa
 
 test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink server, with no secret in it.
 	# Bugsink gets its own venv from requirements/bugsink.lock, cached in /var/tmp/board-bugsink.
-	$(PYTEST_INFRA) -rP tests/sentry
+	$(PYTEST_INFRA) $(PYTEST_FIGURES) tests/sentry
 
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
 	$(PYTEST_INFRA) tests/deploy
@@ -115,18 +119,17 @@ test-second-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory test-containers
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
-	# -rP prints the figures passed tests report (load counts, sandbox exposure, the deploy log).
-	$(PYTEST_INFRA) -rP --durations=12 tests/e2e
+	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e
 
 test-e2e-multihost: $(VENV)/.dev-installed ## Provision a database server and two app servers, probe them.
 	# Three systemd test hosts on one private network (tests/e2e/testbed/lab.py); the API tests
 	# of tests/e2e run against each app server (tests/support/https_api.py).
-	$(PYTEST_INFRA) -rP --durations=12 tests/e2e_multihost
+	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e_multihost
 
 test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.
 	# Installs podman, runc and netavark when missing; podman reads tests/containers/containers.conf.
 	scripts/install-debian-packages.sh podman runc netavark aardvark-dns iptables
-	$(PYTEST_INFRA) -rP tests/containers
+	$(PYTEST_INFRA) $(PYTEST_FIGURES) tests/containers
 
 # The bench's programs: PostgreSQL, Redis, Nginx and wrk (none is started as a service).
 BENCH_PACKAGES := postgresql redis-server nginx wrk openssl
