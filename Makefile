@@ -23,6 +23,10 @@ PYTEST_FIGURES := -rfEP
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
 REVISION ?=
+# An artifact built beforehand (`make release`, or CI's) that `make deploy` ships instead of
+# building one, with the sha256 recorded when it was built (its last lines print both).
+ARTIFACT ?=
+ARTIFACT_SHA256 ?=
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -152,9 +156,10 @@ provision: $(VENV)/.dev-installed ## Provision the production servers (site.yml;
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production site.yml \
 	    $(if $(REVISION),-e release_revision=$(REVISION))
 
-deploy: $(VENV)/.dev-installed ## Deploy REVISION to production (deploy.yml).
+deploy: $(VENV)/.dev-installed ## Deploy REVISION (or ARTIFACT with ARTIFACT_SHA256) to production (deploy.yml).
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production deploy.yml \
-	    -e release_revision=$(or $(REVISION),HEAD)
+	    $(if $(ARTIFACT),-e release_artifact=$(abspath $(ARTIFACT)) -e release_artifact_sha256=$(ARTIFACT_SHA256) \
+	        $(if $(REVISION),-e release_revision=$(REVISION)),-e release_revision=$(or $(REVISION),HEAD))
 
 rollback: $(VENV)/.dev-installed ## Roll production back (TO=<sha> for a named release).
 	cd deploy && ../$(BIN)/ansible-playbook -i inventories/production rollback.yml \

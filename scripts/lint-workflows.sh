@@ -8,8 +8,9 @@
 # 2. zizmor audits .github/workflows in offline mode (online audits are skipped). Any finding,
 #    whatever its severity, fails the script. Suppressions must be inline
 #    `# zizmor: ignore[rule]` comments with a reason next to them.
-# 3. pytest tests/workflows: the deploy secrets reach only `environment: production` jobs, are
-#    passed by name to the reusable workflow, and an empty one stops the deploy at its first step.
+# 3. pytest tests/workflows: the deploy ships the artifact CI built, with its sha256; the deploy
+#    secrets reach only `environment: production` jobs, are passed by name to the reusable
+#    workflow, and an empty one stops the deploy at its first step.
 #
 # Tools come from the project venv (.venv/bin), else from PATH. Exit 0 only when all three pass.
 set -euo pipefail

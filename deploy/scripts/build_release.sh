@@ -12,7 +12,9 @@
 #
 # Usage: build_release.sh [--rev REV] [--python X.Y] [--arch x86_64|aarch64] [--glibc 2.35]
 #                         [--out DIR] [--repo DIR]
-# Prints, on its last lines: REVISION=<sha>, ARTIFACT=<path>, STATUS=built|cached.
+# Prints, on its last lines: REVISION=<sha>, ARTIFACT=<path>, SHA256=<its sha256>,
+# STATUS=built|cached (deploy.yml ships such a file with -e release_artifact=<path>
+# -e release_artifact_sha256=<sha256>).
 # Environment: PYTHON (interpreter whose pip downloads the wheels; default: python3).
 set -euo pipefail
 
@@ -26,7 +28,7 @@ out=""
 python="${PYTHON:-python3}"
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -78,6 +80,7 @@ flock 9
 report() {
     echo "REVISION=$sha"
     echo "ARTIFACT=$artifact"
+    echo "SHA256=$(sha256sum "$artifact" | cut -d' ' -f1)"
     echo "STATUS=$1"
 }
 

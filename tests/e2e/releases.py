@@ -46,14 +46,15 @@ def api_version(client) -> str:
     return schema.json()["info"]["version"]
 
 
-def deploy_under_load(provisioned, revisions, cacert, name: str):
-    """deploy.yml of revisions[name] (artifact built beforehand) under HTTPS load."""
+def deploy_under_load(provisioned, revisions, cacert, name: str, *extra: str):
+    """deploy.yml of revisions[name] (artifact built beforehand) under HTTPS load; `extra`,
+    more of its arguments."""
     prebuild(provisioned, revisions, revisions[name])
     with release_load(provisioned, cacert) as load:
         run = provisioned.run_playbook(
             f"deploy-{name}",
             "deploy.yml",
-            deploy_args(revisions, revisions[name]),
+            deploy_args(revisions, revisions[name], *extra),
         )
     print("\n" + load.result.summary())
     return run, load.result

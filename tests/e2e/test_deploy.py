@@ -30,14 +30,44 @@ pytestmark = pytest.mark.releases
 
 
 def test_deploy_a_new_revision_under_load_with_zero_failures(
-    provisioned, revisions, cacert, client
+    provisioned, revisions, cacert, client, tmp_path
 ):
+    """As CI ships it: the artifact built once (here, beforehand) with its recorded sha256. The
+    same file changed after the recording is refused first, before anything reaches the server."""
     before = served_revision(provisioned)
-    run, result = deploy_under_load(provisioned, revisions, cacert, "visible")
+    artifact, sha256 = prebuild(provisioned, revisions, revisions["visible"])
+    tampered = tmp_path / artifact.name
+    tampered.write_bytes(artifact.read_bytes() + b"\0")
+    started = time.monotonic()
+    refused = provisioned.run_playbook(
+        "deploy-tampered-artifact",
+        "deploy.yml",
+        deploy_args(
+            revisions,
+            revisions["visible"],
+            *("-e", f"release_artifact={tampered}", "-e", f"release_artifact_sha256={sha256}"),
+        ),
+    )
+    print(f"\nA tampered artifact was refused in {time.monotonic() - started:.1f} s")
+    assert refused.returncode != 0
+    assert "DEPLOY FAILED at 'Refuse a given artifact whose sha256 differs" in refused.stdout
+    assert f"not release_artifact_sha256 {sha256}" in refused.stdout
+    assert served_revision(provisioned) == before
+    assert revisions["visible"] not in provisioned.sh(f"ls {APP_ROOT}/releases").split()
+    run, result = deploy_under_load(
+        provisioned,
+        revisions,
+        cacert,
+        "visible",
+        *("-e", f"release_artifact={artifact}", "-e", f"release_artifact_sha256={sha256}"),
+    )
     assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
     assert result.errors == 0, result.error_samples
     assert result.requests >= 200
     assert served_revision(provisioned) == revisions["visible"]
+    # The server installed that very file (its hash, recorded in the release).
+    installed = provisioned.sh(f"cat {APP_ROOT}/releases/{revisions['visible']}/.artifact-sha256")
+    assert installed == sha256
     # The load saw the switch happen: old code first, new code last.
     assert result.revisions[0] == before and result.revisions[-1] == revisions["visible"]
     assert api_version(client) == "1.0.1-e2e"

@@ -76,13 +76,15 @@ def deploy_args(revisions, revision: str, *extra: str) -> list[str]:
     ]
 
 
-def prebuild(provisioned, revisions, revision: str) -> None:
+def prebuild(provisioned, revisions, revision: str) -> tuple[Path, str]:
     """Build the artifact before the load starts, as CI would; the deploy then reuses it.
+    Returns its path and its sha256 (what CI records; deploy.yml ships such a file with
+    release_artifact and release_artifact_sha256).
 
     The same build as the release role's (its script, glibc and output directory); the Python
     version and the architecture are the server's, as the role reads them."""
     python = provisioned.sh("python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'")
-    subprocess.run(
+    build = subprocess.run(
         [
             str(DEPLOY / "scripts/build_release.sh"),
             "--repo",
@@ -103,3 +105,5 @@ def prebuild(provisioned, revisions, revision: str) -> None:
         text=True,
         env=dict(os.environ, PYTHON=sys.executable),
     )
+    printed = dict(line.split("=", 1) for line in build.stdout.splitlines() if "=" in line)
+    return Path(printed["ARTIFACT"]), printed["SHA256"]
