@@ -184,3 +184,41 @@ def test_playbooks_refuse_a_monitoring_group_they_cannot_provision(tmp_path, mon
     assert run.returncode != 0, output[-3000:]
     assert "monitoring_servers holds the one server" in output, output[-3000:]
     assert "UNREACHABLE" not in output, output[-3000:]
+
+
+def _with_backup(backup_hosts: str, with_db_server: bool = True) -> str:
+    if with_db_server:
+        db = "    db_servers:\n      hosts:\n        db-1:\n          ansible_host: 192.0.2.30\n"
+        external = ""
+    else:
+        db = ""
+        external = "  vars:\n    board_db_external_host: 192.0.2.40\n"
+    return (
+        "---\nboard_servers:\n"
+        + external
+        + "  children:\n"
+        + db
+        + "    app_servers:\n      hosts:\n        app-1:\n          ansible_host: 192.0.2.21\n"
+        "    backup_servers:\n      hosts:\n" + backup_hosts
+    )
+
+
+@pytest.mark.parametrize(
+    ("backup_hosts", "with_db_server"),
+    [
+        # The database server keeping its own off-host copy: it is not off the host.
+        ("        db-1:\n", True),
+        # Two backup servers: repo2 is one repository.
+        ("        app-1:\n        backup-2:\n          ansible_host: 192.0.2.60\n", True),
+        # No database server to back up.
+        ("        backup-1:\n          ansible_host: 192.0.2.60\n", False),
+    ],
+    ids=["the-database-server", "two", "no-database-server"],
+)
+def test_playbooks_refuse_a_backup_group_they_cannot_use(tmp_path, backup_hosts, with_db_server):
+    run = _run_playbook("site.yml", _with_backup(backup_hosts, with_db_server), tmp_path)
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, output[-3000:]
+    assert "backup_servers holds the one server" in output, output[-3000:]
+    assert "UNREACHABLE" not in output, output[-3000:]
+    assert "Gathering Facts" not in output, output[-3000:]

@@ -67,7 +67,9 @@ def _lab_external(inv: Path) -> None:
     # provider's database named in the inventory.
     _lab(inv)
     hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+    # (No database server to back up, so no backup server either.)
     del hosts["board_servers"]["children"]["db_servers"]
+    del hosts["board_servers"]["children"]["backup_servers"]
     (inv / "hosts.yml").write_text(yaml.safe_dump(hosts))
     external = {
         "board_db_external_host": "10.0.0.10",

@@ -17,6 +17,8 @@ from support.roles import role_default
 # Inventory hostnames of the lab's servers.
 INVENTORY_HOSTS = {"db": "board-db", "app1": "board-app1", "app2": "board-app2"}
 APP_SERVERS = ("app1", "app2")
+# The server that keeps the backups' second repository (pgBackRest's repo2).
+BACKUP_SERVER = "app2"
 
 
 @dataclass

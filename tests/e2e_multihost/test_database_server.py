@@ -12,7 +12,17 @@ import socket
 import pytest
 from support.textfile_metrics import TEXTFILE_DIR
 
-from .cluster import APP_ROOT, APP_SERVERS, CA_PATH, DB, OWNER, RUNTIME, connect, su_sql
+from .cluster import (
+    APP_ROOT,
+    APP_SERVERS,
+    BACKUP_SERVER,
+    CA_PATH,
+    DB,
+    OWNER,
+    RUNTIME,
+    connect,
+    su_sql,
+)
 
 
 def test_database_listens_on_loopback_and_its_private_address_only(cluster):
@@ -125,11 +135,15 @@ def test_runtime_limit_serves_both_app_servers(cluster):
 def test_database_jobs_stay_on_the_database_server(cluster):
     assert cluster.sh("db", "systemctl is-enabled board-backup-full.timer") == "enabled"
     for role in APP_SERVERS:
-        assert cluster.sh(role, "systemctl is-enabled board-backup-full.timer", check=False) != (
-            "enabled"
-        )
-        assert cluster.sh(role, "command -v pgbackrest || true") == ""
-        assert cluster.sh(role, "command -v postgres pg_ctlcluster || true") == ""
+        # The backup server (app2 in the lab) backs up into repo2: test_backup_server.py.
+        if role != BACKUP_SERVER:
+            assert cluster.sh(
+                role, "systemctl is-enabled board-backup-full.timer", check=False
+            ) != ("enabled")
+            assert cluster.sh(role, "command -v pgbackrest || true") == ""
+        # No PostgreSQL server (pgBackRest's dependency postgresql-common is no server).
+        assert cluster.sh(role, "ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null || true") == ""
+        assert cluster.sh(role, "systemctl list-units --plain --no-legend 'postgresql@*'") == ""
     # No Redis anywhere: the throttle counters are in the shared database (board_cache).
     for role in ("db", *APP_SERVERS):
         assert cluster.sh(role, "command -v redis-server || true") == ""
