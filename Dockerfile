@@ -22,18 +22,20 @@ RUN --mount=type=secret,id=pip-ca,required=false \
 # The same templates Ansible installs on servers, rendered with the container's values.
 COPY renderer/ renderer/
 COPY docker/vars/ docker/vars/
+COPY deploy/roles/board/defaults/main.yml deploy/roles/board/defaults/
 COPY deploy/roles/app/defaults/main.yml deploy/roles/app/defaults/
 COPY deploy/roles/nginx/defaults/main.yml deploy/roles/nginx/defaults/
 COPY deploy/roles/nginx/vars/main.yml deploy/roles/nginx/vars/
 COPY systemd/gunicorn.conf.py.j2 systemd/
 COPY nginx/board.conf.j2 nginx/
 RUN /opt/render/bin/python -m renderer systemd/gunicorn.conf.py.j2 out/gunicorn.conf.py \
-    deploy/roles/app/defaults/main.yml docker/vars/gunicorn.yml
+    deploy/roles/board/defaults/main.yml deploy/roles/app/defaults/main.yml docker/vars/gunicorn.yml
 ARG SERVER_NAME=localhost
 RUN case "${SERVER_NAME}" in ''|*[!A-Za-z0-9.-]*) \
         echo "SERVER_NAME must be a host name, not '${SERVER_NAME}'" >&2; exit 1;; esac \
     && /opt/render/bin/python -m renderer nginx/board.conf.j2 out/board.conf \
-       deploy/roles/nginx/defaults/main.yml deploy/roles/nginx/vars/main.yml \
+       deploy/roles/board/defaults/main.yml deploy/roles/nginx/defaults/main.yml \
+       deploy/roles/nginx/vars/main.yml \
        docker/vars/nginx.yml "nginx_server_name=${SERVER_NAME}"
 
 # --- app: the runtime, no compilers or build tools, installed offline from the wheels ----------

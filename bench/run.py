@@ -1,4 +1,4 @@
-"""`make bench`: the figures of issue 10, as ratios measured in one run.
+"""`make bench`: the serving figures (README, "Performance"), as ratios measured in one run.
 
 Knobs (environment): BENCH_ROWS (posts, 100000), BENCH_REPS (repetitions of each A/B run, 5),
 BENCH_DURATION (seconds per wrk run, 10), BENCH_WARMUP (seconds of warm-up per endpoint and

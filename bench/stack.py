@@ -288,7 +288,6 @@ class Stack:
                 REPO / "systemd/gunicorn.conf.py.j2",
                 role_variables(
                     "app",
-                    app_name="board",
                     app_root=str(self.dir),
                     ansible_facts={"processor_vcpus": self.cpus},
                     app_gunicorn_workers=self.workers,

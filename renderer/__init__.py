@@ -7,7 +7,8 @@ module, so there is one template per file and one renderer:
     variables = role_variables("nginx", nginx_server_name="localhost")
     text = render(REPO / "nginx/board.conf.j2", variables)
 
-role_variables() stacks a role's variables as Ansible does for a role: its defaults/main.yml,
+role_variables() stacks a role's variables as Ansible does for a role: its defaults/main.yml
+(after those of the roles it depends on, meta/main.yml: the board role's app layout),
 then the given overrides (where an inventory would set them), then its vars/main.yml. Like
 Ansible, a value may refer to other variables ("{{ app_root }}/shared"); those are resolved
 before rendering. Only the few Ansible filters these templates use are provided. A variable the
@@ -84,18 +85,43 @@ def resolve(variables: dict) -> dict:
     return variables
 
 
+def _with_dependencies(roles: tuple[str, ...]) -> list[str]:
+    """The roles and those they depend on (meta/main.yml), each dependency before its role."""
+    ordered: list[str] = []
+
+    def visit(role: str) -> None:
+        meta = ROLES / role / "meta" / "main.yml"
+        entries = ((yaml.safe_load(meta.read_text()) or {}) if meta.is_file() else {}).get(
+            "dependencies"
+        )
+        for entry in entries or []:
+            visit(entry["role"] if isinstance(entry, dict) else entry)
+        if role not in ordered:
+            ordered.append(role)
+
+    for role in roles:
+        visit(role)
+    return ordered
+
+
+def _defaults_files(roles: tuple[str, ...]) -> list[Path]:
+    return [
+        path
+        for role in _with_dependencies(roles)
+        if (path := ROLES / role / "defaults" / "main.yml").is_file()
+    ]
+
+
 def role_defaults(role: str) -> dict:
-    """A role's defaults/main.yml, resolved against themselves."""
-    return resolve(load(ROLES / role / "defaults" / "main.yml"))
+    """A role's defaults/main.yml (after its dependencies'), resolved against themselves."""
+    return resolve(load(*_defaults_files((role,))))
 
 
 def role_variables(*roles: str, **overrides) -> dict:
     """The variables a template of these roles sees, in Ansible's order, resolved: every role's
-    defaults/main.yml, then `overrides` (an inventory's values), then every role's vars/main.yml
-    (role vars win over the inventory in Ansible too)."""
-    variables: dict = {}
-    for role in roles:
-        variables.update(load(ROLES / role / "defaults" / "main.yml"))
+    defaults/main.yml (and its dependencies'), then `overrides` (an inventory's values), then
+    every role's vars/main.yml (role vars win over the inventory in Ansible too)."""
+    variables = load(*_defaults_files(roles))
     variables.update(overrides)
     for role in roles:
         fixed = ROLES / role / "vars" / "main.yml"
@@ -105,11 +131,18 @@ def role_variables(*roles: str, **overrides) -> dict:
 
 
 def render(template: Path | str, variables: dict, ansible_managed: str | None = None) -> str:
-    """A template (a file, or its text) rendered with `variables`.
+    """A template (a file, or its text) rendered with `variables`; a value that names an unset
+    variable is an error (jinja2.UndefinedError), as in Ansible.
 
     `ansible_managed` is the header line when the variables set none."""
     text = template.read_text() if isinstance(template, Path) else template
     if ansible_managed is not None:
         variables = {"ansible_managed": ansible_managed, **variables}
     env = _environment()
-    return env.from_string(text).render(resolve(variables))
+    rendered = env.from_string(text).render(resolve(variables))
+    # A value that names a variable nobody set stays as written after resolve(); in the output
+    # it would be a silent `{{ ... }}` in a config file, so it is an error like any undefined.
+    left = [line.strip() for line in rendered.splitlines() if "{{" in line or "{%" in line]
+    if left:
+        raise jinja2.UndefinedError(f"a value names a variable that is not set: {left[0]}")
+    return rendered

@@ -22,7 +22,10 @@ trap 'rm -rf "$out" "$playbook"' EXIT
 cat > "$playbook" <<'YAML'
 - name: Render the monitoring configuration
   hosts: board_servers
-  gather_facts: false
+  # The controller's distribution facts (connection local): the exporters role loads its
+  # release's variables in a loop, which runs before the role's `when: false` is read.
+  gather_facts: true
+  gather_subset: [min]
   roles:
     # Loaded for their defaults only: the templates read both (the scrape login is the exporters').
     - role: exporters

@@ -132,7 +132,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # share for a rate to hold. Production: Redis (REDIS_URL, e.g. unix://user:password@/path.sock or
 # redis://host:6379/0, as in the container stack). Without it: a table in the app's own database,
 # shared by the workers of `make run` with no extra service (`migrate` creates it, core/apps.py).
-# CACHE_DIR is no longer read: a file cache culls live counters at random past MAX_ENTRIES.
+# Never a file cache: it culls live counters at random past MAX_ENTRIES.
 REDIS_URL = env("REDIS_URL", default="")
 CACHE_TABLE = "board_cache"
 CACHES = {

@@ -7,17 +7,22 @@ these tests make is named with the `boardctr` prefix and removed again (images s
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import secrets
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from support.paths import REPO
 
-from .podman import build_standins, ensure_tools, podman
-from .stack import COMPOSE
+from .podman import PREFIX, build_standins, ensure_tools, podman
+from .stack import COMPOSE, SERVER_NAME, Stack, free_port
 
 # The CA bundle pip trusts on this machine, handed to the image build (the Dockerfile reads the
 # optional `pip-ca` build secret) for networks whose TLS is intercepted.
@@ -81,3 +86,76 @@ def nginx_image(standins, revision, app_image):
     tag = build_image("nginx", revision)
     yield tag
     podman("rmi", tag, check=False)
+
+
+@pytest.fixture(scope="session")
+def stack(app_image, nginx_image, revision):
+    """The whole stack, up once for the session (the backup and stack modules share it); the
+    stack module's last test tears it down and checks that nothing is left."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-"))
+    values = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "POSTGRES_PASSWORD": secrets.token_hex(24),
+        "BOARD_DB_OWNER_PASSWORD": secrets.token_hex(24),
+        "BOARD_DB_RUNTIME_PASSWORD": secrets.token_hex(24),
+        "REDIS_PASSWORD": secrets.token_hex(24),
+    }
+    https_port = free_port()
+    env_file = workdir / "env"
+    env_file.touch(mode=0o600)
+    env_file.write_text(
+        "".join(f"{k}={v}\n" for k, v in values.items())
+        + f"BOARD_REVISION={revision}\nBOARD_SERVER_NAME={SERVER_NAME}\n"
+        + f"BOARD_BIND_ADDRESS=127.0.0.1\nBOARD_HTTP_PORT={free_port()}\n"
+        + f"BOARD_HTTPS_PORT={https_port}\n"
+    )
+    s = Stack(env_file, values, https_port)
+    s.compose("down", "--volumes", check=False)  # leftovers of an interrupted run
+    started = time.monotonic()
+    try:
+        # Started one service at a time, in the order docker-compose.yml's depends_on gives:
+        # podman 4.3 ignores `condition: service_healthy` (podman-compose says so) and cannot
+        # start a container whose --requires chain is two deep, so the test enforces each
+        # condition itself (health checks run by hand: podman runs them from systemd timers).
+        s.compose("up", "--detach", "--no-build", "db")
+        s.wait_healthy("db")
+        s.compose("up", "--detach", "--no-build", "redis")
+        s.wait_healthy("redis")
+        s.compose("up", "--detach", "--no-build", "--no-deps", "migrate")
+        podman("wait", s.container("migrate"))
+        s.compose("up", "--detach", "--no-build", "--no-deps", "app")
+        s.wait_healthy("app")
+        s.compose("up", "--detach", "--no-build", "--no-deps", "nginx")
+        s.wait_healthy("nginx")
+        print(f"\nstack up in {time.monotonic() - started:.0f}s", file=sys.stderr)
+        yield s
+    finally:
+        s.compose("down", "--volumes", check=False)
+        env_file.unlink(missing_ok=True)
+        workdir.rmdir()
+
+
+@pytest.fixture(scope="session")
+def https(stack):
+    """HTTPS to the published nginx port, trusting the certificate nginx made at first start."""
+    cert = podman("exec", stack.container("nginx"), "cat", "/etc/nginx/tls/board.crt").stdout
+    context = ssl.create_default_context(cadata=cert)
+
+    def request(method, path, body=None, token=None):
+        conn = http.client.HTTPSConnection(
+            SERVER_NAME, stack.https_port, context=context, timeout=15
+        )
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r, (
+            json.loads(data)
+            if data and r.getheader("Content-Type", "").startswith("application/json")
+            else data
+        )
+
+    return request

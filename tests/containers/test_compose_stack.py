@@ -5,95 +5,17 @@ with its volumes.
 
 from __future__ import annotations
 
-import http.client
-import json
 import secrets
-import ssl
-import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 from support import least_privilege as lp
 
-from .podman import PREFIX, podman
-from .stack import COMPOSE, PROJECT, SERVER_NAME, Stack, free_port
-
-
-@pytest.fixture(scope="module")
-def stack(app_image, nginx_image, revision):
-    workdir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-"))
-    values = {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "POSTGRES_PASSWORD": secrets.token_hex(24),
-        "BOARD_DB_OWNER_PASSWORD": secrets.token_hex(24),
-        "BOARD_DB_RUNTIME_PASSWORD": secrets.token_hex(24),
-        "REDIS_PASSWORD": secrets.token_hex(24),
-    }
-    https_port = free_port()
-    env_file = workdir / "env"
-    env_file.touch(mode=0o600)
-    env_file.write_text(
-        "".join(f"{k}={v}\n" for k, v in values.items())
-        + f"BOARD_REVISION={revision}\nBOARD_SERVER_NAME={SERVER_NAME}\n"
-        + f"BOARD_BIND_ADDRESS=127.0.0.1\nBOARD_HTTP_PORT={free_port()}\n"
-        + f"BOARD_HTTPS_PORT={https_port}\n"
-    )
-    s = Stack(env_file, values, https_port)
-    s.compose("down", "--volumes", check=False)  # leftovers of an interrupted run
-    started = time.monotonic()
-    try:
-        # Started one service at a time, in the order docker-compose.yml's depends_on gives:
-        # podman 4.3 ignores `condition: service_healthy` (podman-compose says so) and cannot
-        # start a container whose --requires chain is two deep, so the test enforces each
-        # condition itself (health checks run by hand: podman runs them from systemd timers).
-        s.compose("up", "--detach", "--no-build", "db")
-        s.wait_healthy("db")
-        s.compose("up", "--detach", "--no-build", "redis")
-        s.wait_healthy("redis")
-        s.compose("up", "--detach", "--no-build", "--no-deps", "migrate")
-        podman("wait", s.container("migrate"))
-        s.compose("up", "--detach", "--no-build", "--no-deps", "app")
-        s.wait_healthy("app")
-        s.compose("up", "--detach", "--no-build", "--no-deps", "nginx")
-        s.wait_healthy("nginx")
-        print(f"\nstack up in {time.monotonic() - started:.0f}s", file=sys.stderr)
-        yield s
-    finally:
-        s.compose("down", "--volumes", check=False)
-        env_file.unlink(missing_ok=True)
-        workdir.rmdir()
-
-
-@pytest.fixture(scope="module")
-def https(stack):
-    """HTTPS to the published nginx port, trusting the certificate nginx made at first start."""
-    cert = podman("exec", stack.container("nginx"), "cat", "/etc/nginx/tls/board.crt").stdout
-    context = ssl.create_default_context(cadata=cert)
-
-    def request(method, path, body=None, token=None):
-        conn = http.client.HTTPSConnection(
-            SERVER_NAME, stack.https_port, context=context, timeout=15
-        )
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
-        r = conn.getresponse()
-        data = r.read()
-        conn.close()
-        return r, (
-            json.loads(data)
-            if data and r.getheader("Content-Type", "").startswith("application/json")
-            else data
-        )
-
-    return request
+from .podman import podman
+from .stack import COMPOSE, PROJECT
 
 
 def test_services_wait_for_their_dependencies():
-    """What the staged start-up above stands in for, as docker compose reads it."""
+    """What conftest.py's staged start-up stands in for, as docker compose reads it."""
     conditions = {
         name: {dep: spec["condition"] for dep, spec in service.get("depends_on", {}).items()}
         for name, service in COMPOSE["services"].items()
@@ -108,6 +30,7 @@ def test_services_wait_for_their_dependencies():
             "migrate": "service_completed_successfully",
         },
         "nginx": {"app": "service_healthy"},
+        "backup": {"db": "service_healthy"},
     }
 
 
@@ -338,7 +261,7 @@ def test_wrong_password_is_rejected(stack):
 
 
 def test_zz_teardown_removes_containers_and_volumes(stack):
-    volumes = [f"{PROJECT}_pgdata", f"{PROJECT}_tls"]
+    volumes = [f"{PROJECT}_pgdata", f"{PROJECT}_tls", f"{PROJECT}_backups"]
     assert all(podman("volume", "exists", v, check=False).returncode == 0 for v in volumes)
     stack.compose("down", "--volumes")
     left = podman("ps", "--all", "--filter", f"name={PROJECT}_", "--format", "{{.Names}}").stdout

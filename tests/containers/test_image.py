@@ -106,6 +106,7 @@ def test_gunicorn_reads_the_systemd_template_rendered_for_the_container(app_imag
             "renderer",
             "systemd/gunicorn.conf.py.j2",
             "/dev/stdout",
+            "deploy/roles/board/defaults/main.yml",
             "deploy/roles/app/defaults/main.yml",
             "docker/vars/gunicorn.yml",
         ],

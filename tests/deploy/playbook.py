@@ -4,11 +4,15 @@ and ansible.cfg apply to it as to the real playbooks; the file is removed afterw
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import yaml
 
 # DEPLOY and BIN are re-exported: this suite's tests import them from here.
-from support.paths import DEPLOY
+from support.paths import DEPLOY, ROLES
 from support.tools import VENV_BIN as BIN
 
 # The vault values group_vars reads, for playbooks that template the app's settings.
@@ -38,3 +42,27 @@ def run_playbook(
         )
     finally:
         playbook.unlink()
+
+
+def run_outside_deploy(tmp_path: Path, plays: list[dict], extra: dict | None = None) -> None:
+    """The plays, from a directory outside deploy/ (no group_vars; the roles found through
+    ANSIBLE_ROLES_PATH), against the controller: only their tasks tagged `paths` run, with
+    board_repo_root, the one variable such a playbook must set, pointing at the repository."""
+    playbook = tmp_path / "outside-deploy.yml"
+    playbook.write_text(yaml.safe_dump(plays))
+    extra = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "board_repo_root": str(DEPLOY.parent),
+        **(extra or {}),
+    }
+    run = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "localhost,", "--tags", "paths"]
+        + ["--skip-tags", "always", "-e", json.dumps(extra), str(playbook)],
+        cwd=tmp_path,
+        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROLES)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

@@ -43,14 +43,48 @@ def defaults(role: str) -> dict:
     return _load(ROLES_DIR / role / "defaults" / "main.yml")
 
 
+def entry_points(role: str) -> dict:
+    """The entry points of the role's meta/argument_specs.yml: main, and one per tasks_from."""
+    return _load(ROLES_DIR / role / "meta" / "argument_specs.yml").get("argument_specs") or {}
+
+
 def main_spec(role: str) -> dict:
     """The main entry point of the role's meta/argument_specs.yml ({} when there is none)."""
-    specs = _load(ROLES_DIR / role / "meta" / "argument_specs.yml")
-    return (specs.get("argument_specs") or {}).get("main") or {}
+    return entry_points(role).get("main") or {}
 
 
-def options(role: str) -> dict:
-    return main_spec(role).get("options") or {}
+def options(role: str, entry: str = "main") -> dict:
+    return (entry_points(role).get(entry) or {}).get("options") or {}
+
+
+ROLE_INCLUDES = ("ansible.builtin.import_role", "ansible.builtin.include_role")
+
+
+def _role_includes(tasks: list | None) -> list[dict]:
+    found = []
+    for task in tasks or []:
+        for key in ("block", "rescue", "always"):
+            found += _role_includes(task.get(key))
+        found += [task[key] for key in ROLE_INCLUDES if key in task]
+    return found
+
+
+def tasks_from_entries() -> list[tuple[str, str, str]]:
+    """(file, role, tasks_from) for every import_role/include_role of deploy/ that names one."""
+    found = []
+    for path in sorted(DEPLOY.glob("*.yml")):
+        for play in yaml.safe_load(path.read_text()) or []:
+            for section in ("pre_tasks", "tasks", "post_tasks", "handlers"):
+                for include in _role_includes(play.get(section)):
+                    if "tasks_from" in include:
+                        found.append((path.name, include["name"], include["tasks_from"]))
+    for path in sorted(ROLES_DIR.glob("*/*/**/*.yml")):
+        if path.relative_to(ROLES_DIR).parts[1] in ("tasks", "handlers"):
+            for include in _role_includes(yaml.safe_load(path.read_text())):
+                if "tasks_from" in include:
+                    where = str(path.relative_to(DEPLOY))
+                    found.append((where, include["name"], include["tasks_from"]))
+    return found
 
 
 def _names_in(value: object) -> set[str]:

@@ -47,7 +47,7 @@ def test_a_changed_socket_unit_stops_forgets_and_starts_again(tmp_path):
     - name: Load the app role's handlers
       ansible.builtin.import_role:
         name: app
-        tasks_from: gunicorn_socket.yml
+        tasks_from: gunicorn_socket
       tags: [never]
     - name: A release is installed
       ansible.builtin.set_fact:
@@ -61,7 +61,7 @@ def test_a_changed_socket_unit_stops_forgets_and_starts_again(tmp_path):
     assert _calls(tmp_path, tasks) == [
         "stop gunicorn.socket gunicorn.service",
         "daemon-reload",
-        "reset-failed gunicorn.socket gunicorn.service",
+        "reset-failed gunicorn.socket gunicorn.service board-metrics.service",
         "start gunicorn.socket",
         "start gunicorn.service",
     ]
@@ -92,7 +92,7 @@ def test_a_switch_forgets_the_failed_starts_and_starts_the_socket_before_the_rel
         "release_switch_timeout": 1,
     }
     assert _calls(tmp_path, tasks, extra) == [
-        "reset-failed gunicorn.socket gunicorn.service",
+        "reset-failed gunicorn.socket gunicorn.service board-metrics.service",
         "start gunicorn.socket",
         "reload-or-restart gunicorn.service",
     ]

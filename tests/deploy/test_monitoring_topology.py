@@ -180,7 +180,7 @@ def test_the_exporters_that_take_a_web_config_require_the_scrape_login(tmp_path)
     config, _ = _render(tmp_path, THREE)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     login = {"username": "prometheus", "password_file": "/etc/prometheus/scrape-password"}
-    with_login = {"node", "postgres", "blackbox", "probe"}
+    with_login = {"node", "postgres", "blackbox", "probe", "board"}
     assert {name for name, job in jobs.items() if "basic_auth" in job} == with_login
     assert all(jobs[name]["basic_auth"] == login for name in with_login)
     assert SCRAPE_PASSWORD not in (tmp_path / "db1.prometheus.yml").read_text()

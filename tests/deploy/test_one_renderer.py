@@ -178,3 +178,22 @@ def test_no_module_is_loaded_by_file_path_or_imported_privately_from_the_rendere
     assert "python -m renderer" in (REPO / "Dockerfile").read_text()
     assert not (REPO / "docker" / "render.py").exists()
     assert DEPLOY.is_dir()
+
+
+def test_a_value_naming_an_unset_variable_is_an_error_not_text_in_the_output(tmp_path):
+    # What a missing defaults file (a role's dependency) looks like to the renderer.
+    template = tmp_path / "site.conf.j2"
+    template.write_text("root {{ app_root }}/static;\n")
+    values = tmp_path / "values.yml"
+    values.write_text("app_root: '{{ board_app_root }}/current'\n")
+    out = tmp_path / "site.conf"
+    r = subprocess.run(
+        [sys.executable, "-m", "renderer", str(template), str(out), str(values)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 1, r.stdout
+    assert "board_app_root" in r.stderr
+    assert not out.exists()

@@ -32,7 +32,7 @@ def _entry_points() -> list[str]:
             for task in play.get("tasks", []):
                 for key in ("ansible.builtin.include_role", "ansible.builtin.import_role"):
                     if task.get(key, {}).get("name") == "release":
-                        entries.append(task[key].get("tasks_from", "main.yml"))
+                        entries.append(task[key].get("tasks_from", "main") + ".yml")
     return sorted(set(entries))
 
 
@@ -45,7 +45,7 @@ def test_every_include_names_a_task_file_of_the_role():
 
 
 def test_every_task_file_is_reached_from_a_playbook():
-    assert _entry_points() == ["main.yml", "restore/main.yml", "rollback/main.yml"]
+    assert _entry_points() == ["main.yml", "restore.yml", "rollback.yml"]
     reached, todo = set(), _entry_points()
     while todo:
         name = todo.pop()
@@ -59,4 +59,9 @@ def test_every_task_file_is_reached_from_a_playbook():
 def test_the_task_files_are_grouped_by_operation():
     folders = {path.parent.name for path in TASKS.rglob("*.yml") if path.parent != TASKS}
     assert folders == {"deploy", "rollback", "restore", "shared"}
-    assert sorted(path.name for path in TASKS.glob("*.yml")) == ["main.yml"]
+    # One entry point per operation at the top (deploy is the role's main), each with its spec.
+    assert sorted(path.name for path in TASKS.glob("*.yml")) == [
+        "main.yml",
+        "restore.yml",
+        "rollback.yml",
+    ]

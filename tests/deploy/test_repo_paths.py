@@ -6,16 +6,12 @@ in deploy/, and ansible-lint cannot follow that path."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import yaml
 from support.paths import ROLES
 
-from .playbook import BIN, DEPLOY
+from .playbook import DEPLOY, run_outside_deploy
 
 
 def _files_mentioning(pattern: str, paths) -> list[str]:
@@ -62,43 +58,27 @@ REPO_FILES = {
 def test_a_playbook_elsewhere_sets_only_the_repository_root(tmp_path):
     # A playbook outside deploy/ (no group_vars there): board_repo_root alone points every role
     # at the repository's files. Only the tagged task runs, as in test_topology.
-    playbook = tmp_path / "elsewhere.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
+    plays = [
+        {
+            "name": "Resolve the roles' paths from another directory",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "roles": list(REPO_FILES),
+            "tasks": [
                 {
-                    "name": "Resolve the roles' paths from another directory",
-                    "hosts": "localhost",
-                    "gather_facts": False,
-                    "roles": list(REPO_FILES),
-                    "tasks": [
-                        {
-                            "name": "Write the paths down",
-                            "tags": ["paths"],
-                            "ansible.builtin.copy": {
-                                "content": "{{ paths | to_json }}",
-                                "dest": str(tmp_path / "paths.json"),
-                                "mode": "0600",
-                            },
-                            "vars": {"paths": sum(REPO_FILES.values(), [])},
-                        }
-                    ],
+                    "name": "Write the paths down",
+                    "tags": ["paths"],
+                    "ansible.builtin.copy": {
+                        "content": "{{ paths | to_json }}",
+                        "dest": str(tmp_path / "paths.json"),
+                        "mode": "0600",
+                    },
+                    "vars": {"paths": sum(REPO_FILES.values(), [])},
                 }
-            ]
-        )
-    )
-    extra = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    run = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", "--tags", "paths"]
-        + ["--skip-tags", "always", "-e", json.dumps(extra)]
-        + ["-e", f"board_repo_root={DEPLOY.parent}", str(playbook)],
-        cwd=tmp_path,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(ROLES)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+            ],
+        }
+    ]
+    run_outside_deploy(tmp_path, plays)
     paths = json.loads((tmp_path / "paths.json").read_text())
     missing = [path for path in paths if not Path(path).exists()]
     assert not missing, missing

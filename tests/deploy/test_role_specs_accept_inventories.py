@@ -4,12 +4,14 @@ vars, rendered as Ansible renders them for the role's own check) have the declar
 choices.
 
 Runs ansible-playbook on the controller (connection local, a test server's facts given, only
-checks run, nothing is changed): a playbook derived from site.yml's and deploy.yml's plays, with
-the same hosts, roles (their defaults and vars), conditions and role variables, checks each
-role's arguments where and in the order those playbooks hand them over, loading each role's
-per-distribution vars after it as its first tasks do. Hosts: deploy/inventories/production as a
-user completes it (a vault with every secret), and the end-to-end suites' single-server and
-three-server inventories, written by their own writers with placeholder addresses.
+checks run, nothing is changed): a playbook derived from the plays of site.yml, deploy.yml,
+rollback.yml and restore.yml, with the same hosts, roles (their defaults and vars), play variables,
+conditions and role variables, checks each role's arguments where and in the order those
+playbooks hand them over (at the entry point tasks_from names, for a role a task enters), loading
+each role's per-distribution vars after it as its first tasks do. Hosts:
+deploy/inventories/production as a user completes it (a vault with every secret), the end-to-end
+suites' single-server and three-server inventories, written by their own writers with placeholder
+addresses, and the three-server one's app servers with an external database, as its last step.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from support.vault import write_vault
 from .playbook import DEPLOY, run_playbook
 from .role_specs import ROLES_DIR, TEST_SERVER_FACTS, options, playbook_roles
 
-PLAYBOOKS = ("site.yml", "deploy.yml")
+PLAYBOOKS = ("site.yml", "deploy.yml", "rollback.yml", "restore.yml")
+ROLE_INCLUDES = ("ansible.builtin.import_role", "ansible.builtin.include_role")
 TAG = "role-specs"
 
 
@@ -59,15 +62,57 @@ def _lab(inv: Path) -> None:
     write_lab_inventory(_bed(servers=servers), inv)
 
 
-INVENTORIES = {"production": _production, "e2e-single": _single, "e2e-lab": _lab}
+def _lab_external(inv: Path) -> None:
+    # As the three-server suite's external database step: its app servers, no db_servers, the
+    # provider's database named in the inventory.
+    _lab(inv)
+    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
+    del hosts["board_servers"]["children"]["db_servers"]
+    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    external = {
+        "board_db_external_host": "10.0.0.10",
+        "board_db_external_port": 5433,
+        "board_db_external_ca_certificate": "-----BEGIN CERTIFICATE-----\n",
+        "board_db_external_admin_user": "provider_admin",
+    }
+    (inv / "group_vars" / "all" / "external_db.yml").write_text(yaml.safe_dump(external))
+
+
+# The roles an inventory's layout does not apply anywhere.
+NOT_APPLIED = {"e2e-lab": {"redis"}, "e2e-lab-external": {"redis", "postgresql", "backup"}}
+INVENTORIES = {
+    "production": _production,
+    "e2e-single": _single,
+    "e2e-lab": _lab,
+    "e2e-lab-external": _lab_external,
+}
 
 
 def _role_entries(play: dict) -> list[dict]:
     return [e if isinstance(e, dict) else {"role": e} for e in play.get("roles") or []]
 
 
+def _included(play: dict) -> list[dict]:
+    """The roles the play's tasks import or include, as role entries (their defaults load)."""
+    found = []
+    for task in play.get("tasks") or []:
+        for key in ROLE_INCLUDES:
+            if key in task:
+                include = task[key]
+                found.append(
+                    {
+                        "role": include["name"],
+                        "entry": include.get("tasks_from", "main"),
+                        "validate": include.get("rolespec_validate", True),
+                        **({"when": task["when"]} if "when" in task else {}),
+                    }
+                )
+    return found
+
+
 def _check(entry: dict, playbook: str) -> list[dict]:
     role = entry["role"]
+    point = entry.get("entry", "main")
     when = {"when": entry["when"]} if "when" in entry else {}
     # What the role's own check sees besides the play's variables: the role entry's vars and
     # the role's magic variables.
@@ -75,9 +120,10 @@ def _check(entry: dict, playbook: str) -> list[dict]:
     vars_dir = str(ROLES_DIR / role / "vars")
     return [
         {
-            "name": f"Check the arguments {playbook} hands the {role} role",
+            "name": f"Check the arguments {playbook} hands the {role} role"
+            + ("" if point == "main" else f" at {point}"),
             "tags": [TAG],
-            "ansible.builtin.validate_argument_spec": {"argument_spec": options(role)},
+            "ansible.builtin.validate_argument_spec": {"argument_spec": options(role, point)},
             "vars": role_vars,
             **when,
         },
@@ -107,7 +153,12 @@ def _playbook() -> str:
     for playbook in PLAYBOOKS:
         for play in yaml.safe_load((DEPLOY / playbook).read_text()):
             entries = _role_entries(play)
-            if not entries:
+            # Roles entered from the play's tasks, where their spec has options to check
+            # (tasks_from names the entry point; postgresql's external.yml has none yet).
+            included = [
+                e for e in _included(play) if e["validate"] and options(e["role"], e["entry"])
+            ]
+            if not entries and not included:
                 continue
             # What the play's pre_tasks publish for the roles (set_fact only: nothing else runs).
             published = [
@@ -120,8 +171,12 @@ def _playbook() -> str:
                     "name": f"{play['name']}: the roles' arguments",
                     "hosts": play["hosts"],
                     "gather_facts": False,
-                    "roles": entries,
-                    "tasks": published + [t for e in entries for t in _check(e, playbook)],
+                    **({"vars": play["vars"]} if "vars" in play else {}),
+                    # Every role the play reaches, for its defaults (its tasks do not run).
+                    "roles": entries
+                    + [{"role": e["role"]} for e in _included(play) if "when" not in e],
+                    "tasks": published
+                    + [t for e in entries + included for t in _check(e, playbook)],
                 }
             )
     return yaml.safe_dump(plays, sort_keys=False)
@@ -146,13 +201,29 @@ def test_every_host_passes_every_role_spec(tmp_path, name):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     # The checks ran: every role is checked on some host (Redis serves app servers on its own
-    # host only, and the three-server layout has none).
-    expected = _roles() - ({"redis"} if name == "e2e-lab" else set())
+    # host only, and the three-server layout has none; without a database server, neither the
+    # postgresql role nor the backups run there, but the postgresql role's external entry point).
+    expected = _roles() - NOT_APPLIED.get(name, set())
     assert _checked_roles(proc.stdout) == expected, proc.stdout[-4000:]
+    # And every role the playbooks enter with tasks_from, at that entry point.
+    entered = {("base", "sshd"), ("release", "rollback"), ("release", "restore")}
+    if name == "e2e-lab-external":
+        entered.add(("postgresql", "external"))
+    assert _checked_entry_points(proc.stdout) == entered, proc.stdout[-4000:]
 
 
 def _roles() -> set[str]:
     return {role for playbook in PLAYBOOKS for role in playbook_roles(playbook)}
+
+
+def _checked_entry_points(stdout: str) -> set[tuple[str, str]]:
+    """(role, entry point) of the checks that passed on at least one host."""
+    checked = set()
+    for section in stdout.split("TASK [")[1:]:
+        match = re.match(r"Check the arguments \S+ hands the (\S+) role at (\S+)\]", section)
+        if match and "\nok: [" in section:
+            checked.add(match.groups())
+    return checked
 
 
 def _checked_roles(stdout: str) -> set[str]:

@@ -1,5 +1,6 @@
 """A wrong value stops a role at its first task, with Ansible's message naming the variable, rather
-than deep in a run (a typo in nginx_tls_mode used to fail as "file not found" at the certificate).
+than deep in a run (without the check, a typo in nginx_tls_mode fails as "file not found" at the
+certificate).
 
 Runs ansible-playbook on the controller over one local server in every group, with deploy/'s
 group_vars and the roles' defaults, in check mode and with a tag no role task carries: only the
@@ -32,17 +33,26 @@ VAULT = {
 NOT_A_TASK_TAG = "argument-checks-only"
 
 
-def _apply(tmp_path: Path, **values: object):
-    """site.yml's roles in its order, in one play: each reads the others' defaults, as there."""
+def _apply(tmp_path: Path, playbook: str = "", inventory_vars: str = "", **values: object):
+    """site.yml's roles in its order, in one play: each reads the others' defaults, as there
+    (or `playbook`); `inventory_vars`, YAML the inventory gives every server."""
     inventory = tmp_path / "hosts.yml"
-    inventory.write_text(ONE_SERVER)
+    connection = "ansible_connection: local"
+    inventory.write_text(
+        ONE_SERVER.replace(connection, f"{connection}, {inventory_vars}")
+        if inventory_vars
+        else ONE_SERVER
+    )
     roles = "".join(f"    - {role}\n" for role in playbook_roles("site.yml"))
-    playbook = f"""
+    playbook = (
+        playbook
+        or f"""
 - name: Apply site.yml's roles
   hosts: board_servers
   gather_facts: false
   roles:
 {roles}"""
+    )
     return run_playbook(
         playbook,
         f"role-spec-refusal-{tmp_path.name}",
@@ -67,6 +77,58 @@ def test_a_wrong_value_stops_the_role_at_its_argument_check(tmp_path, role, name
     assert run.returncode != 0, run.stdout[-3000:]
     failed = run.stdout.split("TASK [")[-1]
     assert failed.startswith(f"{role} : Validating arguments against arg spec 'main'"), failed
+    assert name in failed and wrong in failed and says in failed, failed
+
+
+def test_an_unquoted_octal_umask_is_refused_not_read_as_decimal(tmp_path):
+    """YAML reads an unquoted 027 as the integer 23; a str type would take it as "23"."""
+    run = _apply(tmp_path, inventory_vars="base_login_defs_umask: 027")
+    assert run.returncode != 0, run.stdout[-3000:]
+    failed = run.stdout.split("TASK [")[-1]
+    assert failed.startswith("base : Validating arguments against arg spec 'main'"), failed
+    assert "base_login_defs_umask must be one of" in failed and "got: 23" in failed, failed
+
+
+# How the playbooks enter a role elsewhere than its main tasks (tasks_from): Ansible checks the
+# arguments against that entry point's spec.
+ENTERED = {
+    "rollback": ("rollback.yml", "ansible.builtin.include_role", "release"),
+    "restore": ("restore.yml", "ansible.builtin.include_role", "release"),
+    "sshd": ("site.yml", "ansible.builtin.import_role", "base"),
+}
+
+
+@pytest.mark.parametrize(
+    ("entry", "name", "wrong", "says"),
+    [
+        ("rollback", "release_switch_timeout", "soon", "unable to convert to int"),
+        ("restore", "release_keep_releases", "some", "unable to convert to int"),
+        ("sshd", "base_ssh_lockout_guard", "maybe", "unable to convert to bool"),
+    ],
+)
+def test_a_wrong_value_stops_a_role_entered_with_tasks_from(tmp_path, entry, name, wrong, says):
+    playbook, include, role = ENTERED[entry]
+    play = f"""
+- name: Enter the {role} role as {playbook} does
+  hosts: board_servers
+  gather_facts: false
+  tasks:
+    # As site.yml's sshd play: the monitoring role's defaults, none of its tasks.
+    - name: Load the monitoring role's defaults
+      ansible.builtin.import_role:
+        name: monitoring
+        rolespec_validate: false
+      tags: [never]
+    - name: Enter it
+      {include}:
+        name: {role}
+        tasks_from: {entry}
+      tags: [{NOT_A_TASK_TAG}]
+"""
+    run = _apply(tmp_path, play, **{name: wrong})
+    assert run.returncode != 0, run.stdout[-3000:]
+    failed = run.stdout.split("TASK [")[-1]
+    assert failed.startswith(f"{role} : Validating arguments against arg spec '{entry}'"), failed
     assert name in failed and wrong in failed and says in failed, failed
 
 

@@ -5,29 +5,38 @@ from __future__ import annotations
 import re
 import time
 
-from support.roles import role_default
+from support.roles import role_default, role_var
 
 # Where board-metrics listens on the single-server layout (the app role's defaults).
 METRICS_ADDRESS = role_default("app", "app_metrics_listen_address")
 METRICS_PORT = int(role_default("app", "app_metrics_port"))
 METRICS_URL = f"http://{METRICS_ADDRESS}:{METRICS_PORT}/metrics"
 
-# Runs on the server (python3 is there; curl need not be): prints the exposition text.
+# The login board-metrics requires: Prometheus's, whose password file the test reads on the server
+# (the monitoring server is the test server).
+SCRAPE_USER = role_default("exporters", "exporters_basic_auth_user")
+SCRAPE_PASSWORD_FILE = role_var("monitoring", "__monitoring_scrape_password_file")
+
+# Runs on the server (python3 is there; curl need not be): prints the exposition text, scraped
+# with the login as Prometheus does.
 _SCRAPE = (
-    "python3 -c 'import sys, urllib.request; "
-    "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "
+    "python3 -c 'import base64, sys, urllib.request; "
+    'login = base64.b64encode((sys.argv[2] + ":" + open(sys.argv[3]).read()).encode()).decode(); '
+    'request = urllib.request.Request(sys.argv[1], headers={"Authorization": "Basic " + login}); '
+    "sys.stdout.write(urllib.request.urlopen(request, timeout=5).read().decode())' "
 )
+_SCRAPE_ARGS = f"{METRICS_URL} {SCRAPE_USER} {SCRAPE_PASSWORD_FILE}"
 
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)$")
 
 
 def scrape(provisioned, check: bool = True) -> str:
-    return provisioned.sh(_SCRAPE + METRICS_URL, check=check)
+    return provisioned.sh(_SCRAPE + _SCRAPE_ARGS, check=check)
 
 
 def answers(provisioned) -> bool:
     """board-metrics answers a scrape (with samples or, before any request, without)."""
-    return provisioned.testbed.ssh(_SCRAPE + METRICS_URL, timeout=30).returncode == 0
+    return provisioned.testbed.ssh(_SCRAPE + _SCRAPE_ARGS, timeout=30).returncode == 0
 
 
 def _samples(text: str, name: str):

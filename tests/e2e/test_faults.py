@@ -11,12 +11,13 @@ from __future__ import annotations
 import shlex
 import threading
 import time
+from pathlib import PurePosixPath
 
 import pytest
 from support.monitoring import EXPORTERS, MONITORING
 
 from .alert_sink import AlertSink
-from .app_metrics import sample, scrape
+from .app_metrics import sample, scrape, wait_for
 from .fault_load import Writer
 
 pytestmark = pytest.mark.faults
@@ -119,23 +120,78 @@ def test_every_service_comes_back_after_kill_9_under_load(server, client):
     assert not missing, f"acknowledged posts lost: {sorted(missing)}"
 
 
-def _gunicorn_stopped_for_good(server, sink) -> str:
-    """Gunicorn and its socket stopped: the probes fail, the alert comes and then resolves."""
-    stopped = time.monotonic()
-    server.sh("systemctl stop gunicorn.socket gunicorn.service")
-    try:
-        alert = sink.wait_for("ProbeFailing", since=stopped, timeout=240, path="/healthz")
-    finally:
-        server.sh("systemctl start gunicorn.socket gunicorn.service")
-    started = time.monotonic()
-    assert alert, "no ProbeFailing alert within 4 minutes of stopping Gunicorn"
-    resolved = sink.wait_for(
-        "ProbeFailing", status="resolved", since=started, timeout=240, path="/healthz"
+# A runtime drop-in (gone at the next boot) whose ExecStartPre fails: Gunicorn cannot start.
+BROKEN_START = "/run/systemd/system/gunicorn.service.d/fault-drill.conf"
+# Runs on the server: restart Gunicorn onto the broken start, then poll until the unit is failed
+# and no restart is pending; prints the seconds that took, how many restarts systemd made and
+# the socket's state then.
+RESTART_UNTIL_FAILED = r"""
+start="$(date +%s.%N)"
+systemctl restart gunicorn.service 2>/dev/null && { echo "Gunicorn started despite $1"; exit 2; }
+while :; do
+    now="$(date +%s.%N)"
+    if [ "$(systemctl show -p ActiveState --value gunicorn.service)" = failed ] \
+        && [ "$(systemctl show -p SubState --value gunicorn.service)" = failed ]; then
+        echo "$now $start $(systemctl show -p NRestarts --value gunicorn.service)" \
+            "$(systemctl show -p ActiveState --value gunicorn.socket)" \
+            | awk '{printf "%.2f %d %s\n", $1 - $2, $3, $4}'
+        exit 0
+    fi
+    if [ "$(echo "$now $start" | awk '{print ($1 - $2 > 90)}')" = 1 ]; then
+        echo "gunicorn.service still restarting after 90 s:" \
+            "$(systemctl show -p NRestarts --value gunicorn.service) restarts"
+        exit 1
+    fi
+    sleep 0.2
+done
+"""
+
+
+def _gunicorn_cannot_start(server, sink, client) -> str:
+    """Gunicorn restarted onto a start that fails: its restarts end at the start limit and the
+    unit stays failed (not looping), so the site is down for good; SystemdUnitFailed names it and
+    the probe alert comes. Repaired (drop-in gone, failed starts forgotten), the API answers and
+    both alerts resolve."""
+    server.sh(
+        f"mkdir -p {shlex.quote(str(PurePosixPath(BROKEN_START).parent))} "
+        f"&& printf '[Service]\\nExecStartPre=/bin/false\\n' > {BROKEN_START} "
+        "&& systemctl daemon-reload"
     )
-    assert resolved, "ProbeFailing did not resolve within 4 minutes of starting Gunicorn"
+    broke = time.monotonic()
+    try:
+        out = server.sh(
+            f"sh -c {shlex.quote(RESTART_UNTIL_FAILED)} restart {BROKEN_START}", timeout=150
+        )
+        to_failed, restarts, socket = out.splitlines()[-1].split()
+        unit_alert = sink.wait_for(
+            "SystemdUnitFailed", since=broke, timeout=240, name="gunicorn.service"
+        )
+        probe_alert = sink.wait_for("ProbeFailing", since=broke, timeout=240, path="/healthz")
+    finally:
+        server.sh(
+            f"rm -f {BROKEN_START} && systemctl daemon-reload "
+            "&& systemctl reset-failed gunicorn.socket gunicorn.service "
+            "&& systemctl start gunicorn.socket gunicorn.service"
+        )
+    repaired = time.monotonic()
+    assert unit_alert, "no SystemdUnitFailed alert for gunicorn.service within 4 minutes"
+    assert probe_alert, "no ProbeFailing alert within 4 minutes of Gunicorn failing"
+    answered = wait_for(lambda: client.request("/healthz").status == 200, timeout=60)
+    unit_resolved = sink.wait_for(
+        "SystemdUnitFailed", status="resolved", since=repaired, timeout=240, name="gunicorn.service"
+    )
+    probe_resolved = sink.wait_for(
+        "ProbeFailing", status="resolved", since=repaired, timeout=240, path="/healthz"
+    )
+    assert unit_resolved, "SystemdUnitFailed did not resolve within 4 minutes of the repair"
+    assert probe_resolved, "ProbeFailing did not resolve within 4 minutes of the repair"
     return (
-        f"Gunicorn stopped: alert after {alert.received - stopped:.0f} s, "
-        f"resolved {resolved.received - started:.0f} s after the restart"
+        f"Gunicorn cannot start: failed after {float(to_failed):.1f} s ({restarts} restarts, "
+        f"socket {socket}); "
+        f"SystemdUnitFailed after {unit_alert.received - broke:.0f} s, "
+        f"ProbeFailing after {probe_alert.received - broke:.0f} s; repaired: API answered after "
+        f"{answered:.1f} s, resolved {unit_resolved.received - repaired:.0f} s and "
+        f"{probe_resolved.received - repaired:.0f} s after the repair"
     )
 
 
@@ -178,12 +234,13 @@ def _certificate_expires_in_10_days(server, sink, server_name: str) -> str:
     return f"certificate with 10 days left: alert after {alert.received - swapped:.0f} s"
 
 
-def test_faults_that_persist_are_announced(server, sink, provisioned):
+def test_faults_that_persist_are_announced(server, sink, client, provisioned):
     """Three independent drills at once (they break different things), each timed from its own
-    fault to its own alert. Redis's drill runs alone (next test): RedisDown inhibits the
+    fault to its own alert: Gunicorn down for good (it cannot start), a failed backup, a
+    certificate near its expiry. Redis's drill runs alone (next test): RedisDown inhibits the
     Gunicorn and backup drills' alerts."""
     drills = {
-        "gunicorn": lambda: _gunicorn_stopped_for_good(server, sink),
+        "gunicorn": lambda: _gunicorn_cannot_start(server, sink, client),
         "backup": lambda: _backup_fails(server, sink),
         "certificate": lambda: _certificate_expires_in_10_days(
             server, sink, provisioned.server_name

@@ -17,8 +17,12 @@ from support.monitoring import (
     query,
     wait_until,
 )
+from support.roles import role_default
 
+from .app_metrics import METRICS_URL, answers
 from .tunnel import ssh_tunnel
+
+APP_GROUP = role_default("app", "app_group")
 
 # The exporters that take the exporter toolkit's web config, so require the scrape login.
 LOGIN_REQUIRED = (
@@ -136,11 +140,17 @@ def test_exporters_refuse_a_scrape_without_the_login(provisioned, server):
     # Prometheus scrapes them with the login: test_prometheus_scrapes_every_exporter_and_probe.
     for unit in LOGIN_REQUIRED:
         assert http_status(server, f"http://127.0.0.1:{EXPORTERS[unit]}/metrics") == 401, unit
+    # The app's metrics too (board-metrics); with the login they are served (app_metrics.scrape).
+    assert http_status(server, METRICS_URL) == 401
+    assert answers(provisioned)
+    # It holds the login's SHA-256, readable by root and the app's group only.
+    login_file = role_default("app", "app_metrics_login_file")
+    assert server.sh(f"stat -c '%U:%G %a' {login_file}") == f"root:{APP_GROUP} 640"
     # The exporters hold its bcrypt hash, Prometheus its password: files only they and root read.
     files = "/etc/prometheus/exporters-web.yml /etc/prometheus/scrape-password"
     assert server.sh(f"stat -c '%U:%G %a' {files}").splitlines() == ["root:prometheus 640"] * 2
     password = provisioned.secrets["vault_exporters_scrape_password"]
-    assert password not in server.sh("cat /etc/prometheus/exporters-web.yml")
+    assert password not in server.sh(f"cat /etc/prometheus/exporters-web.yml {login_file}")
     assert password not in server.sh("ps -eo args")
 
 

@@ -1,4 +1,4 @@
-"""Session fixtures for the three-server end-to-end tests (issue 12: outgrowing one server).
+"""Session fixtures for the three-server end-to-end tests (the layout beyond one server).
 
 ``lab``      three booted Debian 12 servers on one private network (tests/e2e/testbed/lab.py):
              ``db`` (PostgreSQL, backups) and ``app1``/``app2`` (Gunicorn, nginx, releases).

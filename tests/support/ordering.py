@@ -2,7 +2,7 @@
 
 Both suites' conftest.py import these hooks. Read-only tests run first; then the tests marked
 ``last`` (idempotence), ``releases`` (they change the deployed release), ``faults`` (they
-break services on purpose), and at the very end ``external_db`` and ``drills``.
+break services on purpose), then ``external_db`` and ``drills``, and at the very end ``acme``.
 """
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ def pytest_configure(config):
         "markers", "external_db: move the app servers to another database; run after everything"
     )
     config.addinivalue_line(
-        "markers", "drills: destroy and restore the database (restore.yml); run at the very end"
+        "markers", "drills: destroy and restore the database (restore.yml); run after everything"
+    )
+    config.addinivalue_line(
+        "markers", "acme: switch the site's certificate to an ACME one; run at the very end"
     )
 
 
 def _group(item) -> int:
+    if item.get_closest_marker("acme") is not None:
+        return 5
     if item.get_closest_marker("drills") is not None:
         return 4
     if item.get_closest_marker("external_db") is not None:

@@ -33,7 +33,8 @@ def _render_gunicorn_conf(tmp_path: Path) -> Path:
     out = tmp_path / "gunicorn.conf.py"
     subprocess.run(  # noqa: S603 - fixed argv
         [sys.executable, "-m", "renderer", "systemd/gunicorn.conf.py.j2"]
-        + [str(out), "deploy/roles/app/defaults/main.yml", str(vars_file), "ansible_managed=test"],
+        + [str(out), "deploy/roles/board/defaults/main.yml", "deploy/roles/app/defaults/main.yml"]
+        + [str(vars_file), "ansible_managed=test"],
         cwd=REPO,
         check=True,
         capture_output=True,

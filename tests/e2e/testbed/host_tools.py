@@ -16,6 +16,9 @@ HOST_PACKAGES = {
     "ip": "iproute2",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
+    # the ACME server of tests/e2e_multihost/test_acme.py (support/acme_server.py)
+    "pebble": "pebble",
+    "pebble-challtestsrv": "pebble",
 }
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
