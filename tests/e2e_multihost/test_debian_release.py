@@ -4,18 +4,13 @@ vars/Debian-<version>.yml for its PostgreSQL, its OpenSSH and the Python of the 
 
 from __future__ import annotations
 
-import yaml
 from e2e.testbed import releases
-from support.paths import ROLES
+from support.roles import release_var
 
 from .cluster import APP_ROOT, APP_SERVERS, su_sql
 
 VERSION = releases.VERSIONS[releases.LAB]
 PYTHON_VERSION = "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'"
-
-
-def _release_var(role: str, name: str):
-    return yaml.safe_load((ROLES / role / "vars" / f"Debian-{VERSION}.yml").read_text())[name]
 
 
 def test_every_server_boots_the_lab_release_not_the_single_server_one(cluster):
@@ -27,11 +22,11 @@ def test_every_server_boots_the_lab_release_not_the_single_server_one(cluster):
 
 def test_the_database_runs_the_postgresql_of_the_release(cluster):
     version_num = int(su_sql(cluster, "SHOW server_version_num"))
-    assert str(version_num // 10000) == _release_var("postgresql", "__postgresql_version")
+    assert str(version_num // 10000) == release_var("postgresql", "__postgresql_version", VERSION)
 
 
 def test_sshd_offers_the_key_exchanges_of_the_release(cluster):
-    expected = ",".join(_release_var("base", "__base_ssh_kex_algorithms"))
+    expected = ",".join(release_var("base", "__base_ssh_kex_algorithms", VERSION))
     for role in ("db", *APP_SERVERS):
         assert cluster.sh(role, "/usr/sbin/sshd -T | grep '^kexalgorithms '").split()[1] == expected
 
