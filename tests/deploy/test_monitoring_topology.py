@@ -2,7 +2,9 @@
 
 Renders the monitoring role's prometheus.yml and the exporters' settings with the real
 group_vars wiring of deploy/ (every host `ansible_connection: local`, nothing is installed), for
-the single-server layout, three servers, and three servers with their own monitoring server.
+the single-server layout, three servers, and three servers with their own monitoring server;
+each host loads the exporters role's variables of its release as the role does (Debian 12 unless
+the inventory names another).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ PLAYBOOK = """
     - exporters
     - monitoring
   tasks:
+    - name: Load the exporters role's variables of the host's release
+      tags: [monitoring-test]
+      ansible.builtin.include_vars:
+        file: roles/exporters/vars/{{ render_release | default('Debian') }}.yml
     - name: Render prometheus.yml on the monitoring server
       tags: [monitoring-test]
       ansible.builtin.template:
@@ -41,7 +47,9 @@ PLAYBOOK = """
         mode: "0600"
       loop: >-
         {{ ['exporters-web.yml', 'prometheus-node-exporter']
-           + (['prometheus-postgres-exporter'] if exporters_postgres_enabled | bool else []) }}
+           + (['prometheus-postgres-exporter'] if exporters_postgres_enabled | bool else [])
+           + (['prometheus-redis-exporter'] if exporters_redis_enabled | bool else [])
+           + (['prometheus-nginx-exporter'] if exporters_nginx_enabled | bool else []) }}
     - name: Render the blackbox exporter's settings on the monitoring server
       tags: [monitoring-test]
       ansible.builtin.template:
@@ -83,6 +91,15 @@ board_servers:
         app2: {ansible_host: 10.0.0.12}
 """
 SCRAPE_PASSWORD = "scrape-password-0123456789"
+# The same layouts on Debian 13.
+ONE_TRIXIE = ONE.replace(
+    "ansible_connection: local}", "ansible_connection: local, render_release: Debian-13}"
+)
+THREE_TRIXIE = THREE.replace(
+    "ansible_connection: local}", "ansible_connection: local, render_release: Debian-13}"
+)
+WEB_CONFIG_FLAG = "--web.config.file=/etc/prometheus/exporters-web.yml"
+REDIS_LOGIN = "REDIS_EXPORTER_BASIC_AUTH_PASSWORD"
 # The same three servers, watched from app2.
 WATCHED_FROM_APP2 = (
     THREE
@@ -98,7 +115,11 @@ def _render(tmp_path: Path, hosts_yml: str) -> tuple[dict, dict[str, dict]]:
         PLAYBOOK,
         f"monitoring-test-{tmp_path.name}",
         str(inventory),
-        {"out_dir": str(tmp_path), "vault_exporters_scrape_password": SCRAPE_PASSWORD},
+        {
+            "out_dir": str(tmp_path),
+            "vault_exporters_scrape_password": SCRAPE_PASSWORD,
+            "vault_redis_exporter_password": "redis-exporter-password-0123456789",
+        },
         *("--tags", "monitoring-test", "--skip-tags", "always"),
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
@@ -180,11 +201,12 @@ def test_the_exporters_that_take_a_web_config_require_the_scrape_login(tmp_path)
     config, _ = _render(tmp_path, THREE)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     login = {"username": "prometheus", "password_file": "/etc/prometheus/scrape-password"}
-    with_login = {"node", "postgres", "blackbox", "probe", "board"}
+    # nginx too: the login is sent where the exporter may ignore it (Debian 12), so both mix.
+    with_login = {"node", "postgres", "nginx", "blackbox", "probe", "board"}
     assert {name for name, job in jobs.items() if "basic_auth" in job} == with_login
     assert all(jobs[name]["basic_auth"] == login for name in with_login)
     assert SCRAPE_PASSWORD not in (tmp_path / "db1.prometheus.yml").read_text()
-    flag = "--web.config.file=/etc/prometheus/exporters-web.yml"
+    flag = WEB_CONFIG_FLAG
     settings = ["prometheus-node-exporter", "prometheus-postgres-exporter"]
     for unit in settings + ["prometheus-blackbox-exporter"]:
         assert flag in (tmp_path / f"db1.{unit}").read_text(), unit
@@ -203,3 +225,38 @@ def test_the_exporters_that_take_a_web_config_require_the_scrape_login(tmp_path)
     _render(again, THREE)
     web = yaml.safe_load((again / "db1.exporters-web.yml").read_text())
     assert web["basic_auth_users"]["prometheus"] == hashes["db1"]
+
+
+def test_debian_12s_nginx_and_redis_exporters_take_no_login(tmp_path):
+    config, _ = _render(tmp_path, ONE)
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    # Prometheus still sends it: their exporters ignore it here and check it on Debian 13.
+    assert "basic_auth" in jobs["nginx"] and "basic_auth" in jobs["redis"]
+    assert WEB_CONFIG_FLAG not in (tmp_path / "solo.prometheus-nginx-exporter").read_text()
+    assert REDIS_LOGIN not in (tmp_path / "solo.prometheus-redis-exporter").read_text()
+
+
+def test_debian_13s_nginx_and_redis_exporters_require_the_login(tmp_path):
+    config, _ = _render(tmp_path, ONE_TRIXIE)
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    login = {"username": "prometheus", "password_file": "/etc/prometheus/scrape-password"}
+    assert jobs["nginx"]["basic_auth"] == login and jobs["redis"]["basic_auth"] == login
+    nginx = (tmp_path / "solo.prometheus-nginx-exporter").read_text()
+    assert "--web.listen-address=127.0.0.1:9113 --nginx.scrape-uri=" in nginx
+    assert WEB_CONFIG_FLAG in nginx
+    # The Redis exporter takes no hash: the password sits in its root-only environment file
+    # (the role writes it 0600), which systemd reads, never on its command line (ARGS).
+    redis = dict(
+        line.split("=", 1)
+        for line in (tmp_path / "solo.prometheus-redis-exporter").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert redis["REDIS_EXPORTER_BASIC_AUTH_USERNAME"] == '"prometheus"'
+    assert redis[REDIS_LOGIN] == f'"{SCRAPE_PASSWORD}"'
+    assert SCRAPE_PASSWORD not in redis["ARGS"]
+    # Three Debian 13 servers: every app server's nginx exporter requires it.
+    three = tmp_path / "three"
+    three.mkdir()
+    _render(three, THREE_TRIXIE)
+    for host in ("app1", "app2"):
+        assert WEB_CONFIG_FLAG in (three / f"{host}.prometheus-nginx-exporter").read_text()

@@ -27,7 +27,7 @@ from .cluster import APP_SERVERS, INVENTORY_HOSTS, connect, served, write_on_one
 pytestmark = pytest.mark.external_db
 
 PORT = 5433
-CLUSTER = "/etc/postgresql/15/provider"
+CLUSTER = "provider"
 ADMIN = "provider_admin"
 DUMP_DIR = role_default("release", "release_dump_dir")
 
@@ -41,22 +41,25 @@ def provider_sql(cluster, sql: str, db: str = "postgres") -> str:
 def _start_provider(cluster, admin_password: str) -> str:
     """A fresh cluster on the database server, as a provider runs it; returns its CA (PEM)."""
     db = cluster.server("db")
+    # The distribution's PostgreSQL, the one the server has installed (15 on Debian 12, 17 on 13).
+    version = cluster.sh("db", "ls /usr/lib/postgresql")
+    conf = f"/etc/postgresql/{version}/{CLUSTER}"
     hba = "".join(f"hostssl all all {cluster.server(r).ip}/32 scram-sha-256\n" for r in APP_SERVERS)
     cluster.sh(
         "db",
         f"""set -eu
-pg_createcluster 15 provider --port {PORT} >/dev/null
-install -o postgres -g postgres -m 0644 /etc/postgresql/board-tls/server.crt {CLUSTER}/server.crt
-install -o postgres -g postgres -m 0600 /etc/postgresql/board-tls/server.key {CLUSTER}/server.key
-cat >> {CLUSTER}/postgresql.conf <<'EOF'
+pg_createcluster {version} {CLUSTER} --port {PORT} >/dev/null
+install -o postgres -g postgres -m 0644 /etc/postgresql/board-tls/server.crt {conf}/server.crt
+install -o postgres -g postgres -m 0600 /etc/postgresql/board-tls/server.key {conf}/server.key
+cat >> {conf}/postgresql.conf <<'EOF'
 listen_addresses = 'localhost, {db.ip}'
 ssl = on
-ssl_cert_file = '{CLUSTER}/server.crt'
-ssl_key_file = '{CLUSTER}/server.key'
+ssl_cert_file = '{conf}/server.crt'
+ssl_key_file = '{conf}/server.key'
 password_encryption = scram-sha-256
 EOF
-printf '%s' {shlex.quote(hba)} >> {CLUSTER}/pg_hba.conf
-systemctl start postgresql@15-provider
+printf '%s' {shlex.quote(hba)} >> {conf}/pg_hba.conf
+systemctl start postgresql@{version}-{CLUSTER}
 """
         + "".join(
             f"ufw allow from {cluster.server(r).ip} to any port {PORT} proto tcp >/dev/null\n"

@@ -27,3 +27,12 @@ def role_default(role: str, name: str):
 def role_var(role: str, name: str):
     """A role's fixed variable (vars/main.yml), as written there."""
     return yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())[name]
+
+
+def release_var(role: str, name: str, version: str):
+    """A role's variable for a Debian version, from the file its include_vars picks for it:
+    vars/Debian-<version>.yml, else vars/Debian.yml."""
+    path = ROLES / role / "vars" / f"Debian-{version}.yml"
+    if not path.exists():
+        path = ROLES / role / "vars" / "Debian.yml"
+    return yaml.safe_load(path.read_text())[name]
