@@ -1,5 +1,6 @@
 """site.yml re-run on a server that serves a release (the secret-rotation runbook): it keeps
-that release and restarts Gunicorn onto the new secret under HTTPS load.
+that release and restarts Gunicorn onto the new secret under HTTPS load, and closes the
+database port to an app server that has left the inventory.
 
 It runs after test_release_history.py (support/ordering.py).
 """
@@ -9,36 +10,62 @@ from __future__ import annotations
 import time
 
 import pytest
+from support.roles import role_default, role_var
 
 from .backups import api
 from .releases import release_load, served_revision
 
 pytestmark = pytest.mark.releases
 
+# An app server that was removed from the inventory (a TEST-NET address nothing answers on): the
+# database server's firewall still admitted it, as it would after a scale-down.
+REMOVED_APP_SERVER = "192.0.2.77"
+POSTGRESQL_RULE = (
+    f"allow from {REMOVED_APP_SERVER} to any port {role_default('postgresql', 'postgresql_port')}"
+    f" proto tcp comment '{role_var('postgresql', '__postgresql_firewall_comment')}'"
+)
 
-def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(
-    provisioned, revisions, cacert, client
-):
-    """Re-running site.yml (the secret-rotation runbook) ships no code, though the checkout has a
-    newer commit, and restarts Gunicorn onto the new SECRET_KEY with no failed request."""
+
+@pytest.fixture(scope="module")
+def rerun(provisioned, revisions, cacert, client):
+    """A token signed with the old key, then site.yml re-run under load with a rotated SECRET_KEY
+    and the removed app server's firewall rule in place."""
     serving = served_revision(provisioned)
     user = {"username": f"rotate{int(time.time())}", "password": "a-long-rotation-password-7"}
     api(client, "POST", "/api/v1/auth/register/", user)
     old_token = api(client, "POST", "/api/v1/auth/token/", user)["access"]
+    provisioned.sh(f"ufw {POSTGRESQL_RULE}")
+    assert REMOVED_APP_SERVER in provisioned.sh("ufw show added")
     provisioned.rotate_secret("vault_app_secret_key")
     with release_load(provisioned, cacert) as load:
         run = provisioned.run_playbook(
             "site-rotate-secret", "site.yml", ["-e", f"release_build_repo={revisions['clone']}"]
         )
-    result = load.result
-    print("\n" + result.summary())
+    print("\n" + load.result.summary())
     assert run.returncode == 0, f"site.yml failed, log: {run.log_path}\n{run.tail()}"
+    return {"serving": serving, "user": user, "old_token": old_token, "run": run, "load": load}
+
+
+def test_site_yml_keeps_the_serving_release_and_rotates_a_secret(rerun, provisioned, client):
+    """Re-running site.yml ships no code, though the checkout has a newer commit, and restarts
+    Gunicorn onto the new SECRET_KEY with no failed request."""
+    serving, run, result = rerun["serving"], rerun["run"], rerun["load"].result
     assert f"{serving} keeps serving" in run.stdout
     assert "RUNNING HANDLER [app : Restart gunicorn]" in run.stdout
     assert result.errors == 0, result.error_samples
     assert set(result.revisions) == {serving}
     assert served_revision(provisioned) == serving
     # Tokens signed with the old key are refused now: the new key is in use.
-    assert client.request("/api/v1/auth/me/", token=old_token).status == 401
-    new_token = api(client, "POST", "/api/v1/auth/token/", user)["access"]
-    assert api(client, "GET", "/api/v1/auth/me/", token=new_token)["username"] == (user["username"])
+    assert client.request("/api/v1/auth/me/", token=rerun["old_token"]).status == 401
+    new_token = api(client, "POST", "/api/v1/auth/token/", rerun["user"])["access"]
+    username = api(client, "GET", "/api/v1/auth/me/", token=new_token)["username"]
+    assert username == rerun["user"]["username"]
+
+
+def test_site_yml_closes_the_database_port_to_a_removed_app_server(rerun, provisioned):
+    """pg_hba.conf is rendered whole; the firewall keeps what it was given, so the run must close
+    the rule of a server that is no longer in app_servers (and keep SSH and HTTPS open)."""
+    added = provisioned.sh("ufw show added")
+    assert REMOVED_APP_SERVER not in added, added
+    assert REMOVED_APP_SERVER not in provisioned.sh("ufw status")
+    assert "22/tcp" in added and "443/tcp" in added
