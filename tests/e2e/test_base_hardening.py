@@ -28,53 +28,24 @@ SSH_AUDIT_ALLOWED_WARNINGS = {
     ("kex", "curve25519-sha256"): "does not provide protection against post-quantum attacks",
 }
 
-# Lynis suggestions (and warnings) left on the provisioned container, each with the reason.
-# Key: test id, or "test id|detail prefix" when only one detail of the test is accepted.
-LYNIS_ALLOWED = {
-    "LYNIS": "the Lynis package itself is old (Debian 12 ships 3.0.8); not a host setting",
-    "DEB-0810": "apt-listbugs asks the Debian bug tracker on every apt run: servers without "
-    "outbound access and unattended upgrades would stall on it",
-    "BOOT-5264": "distribution units; the app's own unit is scored by "
-    "test_app_service.py::test_systemd_security_exposure",
-    "KRNL-5788": "container: the kernel (and /vmlinuz) belongs to the host",
-    "KRNL-6000": "container: /proc/sys is read-only in systemd-nspawn; the role writes every key "
-    "to /etc/sysctl.d/60-board-hardening.conf (test_sysctl_file_holds_the_hardening_keys) "
-    "and sets them live on servers with their own kernel",
-    "FILE-6310": "partitions are laid out when a server is installed, not by a playbook; a "
-    "container has a single file system",
-    "NAME-4028": "the test host has no resolver or DNS domain by design",
-    "PKGS-7388": "Lynis 3.0.8 only reads one-line *.list files; the security archive is in a "
-    "deb822 .sources file (test_security_archive_and_unattended_upgrades proves apt sees it)",
-    "FIRE-4513": "rules with zero counters on a just-provisioned host (80/443 before traffic)",
-    "SSH-7408|Port": "another port is obscurity, not security: keys only, fail2ban and modern "
-    "crypto are in place; base_ssh_port moves it if an operator wants",
-    "SSH-7408|AllowTcpForwarding": "the monitoring server's sshd forwards ssh -L to Prometheus "
-    "and Alertmanager on its loopback only (PermitOpen), the README's way to open the console; "
-    "every other forwarding stays off",
-    "LOGG-2154": "a remote log host is the operator's infrastructure (journald forwarding)",
-    "ACCT-9622": "container: process accounting (acct) needs CAP_SYS_PACCT of the host kernel",
-    "ACCT-9628": "container: auditd needs the host kernel's audit subsystem; the role installs it "
-    "on servers with their own kernel (tasks/auditd.yml)",
-    "FINT-4350": "a file integrity baseline (AIDE) must be reviewed by the operator; debsums "
-    "checks package files",
-    "HRDN-7222": "binutils' assembler comes with the distribution's build dependencies; "
-    "restricting it breaks nothing here but is left to the operator",
-    "HTTP-6710": "Lynis 3.0.8's nginx TLS check predates Mozilla's intermediate profile, which "
-    "the nginx role renders and sslyze verifies (test_tls_scan.py)",
-    "HTTP-6712": "Lynis finds no access log in Debian's nginx.conf; the nginx role logs per site",
-    "HOME-9304": "/var/lib/postgresql (0755) is the postgresql package's home; the postgresql "
-    "role owns it",
-    "HRDN-7230": "malware scanners (rkhunter, ClamAV) need signature updates from the internet",
-    "DBS-1884": "Redis authenticates an ACL user with a password and the default user is off "
-    "(the redis role); Lynis only looks for the older requirepass",
-    "DBS-1886": "CONFIG is denied to the ACL user (-@dangerous, test_throttle_redis.py); "
-    "rename-command is the deprecated way to do that",
-}
-# Measured on the Debian 12 container: 58 bare, 66 with site.yml's other roles but not this
-# hardening, 76 with everything (the Redis role's ACL setup Lynis does not recognise, and the
-# monitoring server lets ssh -L reach its monitoring UIs). The allowlist covers every finding
-# left, each with its reason; the floor keeps the index there.
-LYNIS_MIN_INDEX = 76
+# Lynis suggestions (and warnings) left on the provisioned container, each with its reason, and
+# the index they leave: the base role's README says them to operators, the test reads them there.
+LYNIS_README = ROLES / "base" / "README.md"
+
+
+def _lynis_readme() -> tuple[dict[str, str], int]:
+    """The README's findings table ({"test id" or "test id|detail prefix": reason}) and index."""
+    text = LYNIS_README.read_text()
+    allowed = {}
+    for test_id, detail, why in re.findall(
+        r"^\| ([A-Z]+(?:-\d+)?) \| ([^|]*)\| ([^|]+) \|$", text, re.M
+    ):
+        allowed[f"{test_id}|{detail.strip()}" if detail.strip() else test_id] = why
+    index = int(re.search(r"hardening index of (\d+)", text).group(1))
+    return allowed, index
+
+
+LYNIS_ALLOWED, LYNIS_MIN_INDEX = _lynis_readme()
 
 
 # --------------------------------------------------------------------------------------
