@@ -179,6 +179,27 @@ def test_rollback_rolls_back_both_app_servers_one_at_a_time_under_load(cluster, 
     assert watch.polls[1] >= 5, watch.polls
 
 
+def test_a_new_app_server_joins_on_the_release_the_others_serve(cluster, revisions):
+    # After the rollback both serve an older release than the checkout's HEAD (the clone's
+    # "another"). app2 loses its releases, as a server just added to app_servers has none;
+    # site.yml must install the release app1 serves, not HEAD, and migrate nothing.
+    serving = served(cluster)["app1"]
+    head = revisions["another"]
+    assert serving != head
+    cluster.sh("app2", "systemctl stop gunicorn.socket gunicorn.service")
+    cluster.sh("app2", f"rm -rf {APP_ROOT}/current {APP_ROOT}/releases")
+    run = cluster.prov.run_playbook(
+        "site-new-app-server",
+        "site.yml",
+        ["--tags", "release", "-e", f"release_build_repo={revisions['clone']}"],
+    )
+    assert run.returncode == 0, f"site.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert served(cluster) == {"app1": serving, "app2": serving}
+    assert f"board-app2 serves no release yet: it installs {serving}" in run.stdout, run.tail()
+    assert _task_hosts(run, "Apply the database migrations as the schema owner") == set()
+    assert cluster.sh("app2", "systemctl is-active gunicorn.socket") == "active"
+
+
 def _task_hosts(run, task: str, status: str = "changed") -> set[str]:
     """Hosts the log shows with `status` for the task named `task` (loop items included)."""
     block = run.stdout.split(f"TASK [release : {task}]", 1)[1].split("\nTASK [", 1)[0]
