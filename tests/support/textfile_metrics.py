@@ -21,3 +21,10 @@ def read_metrics(provisioned, file: str) -> dict[str, tuple[dict[str, str], floa
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"] or ""))
         samples[match["name"]] = (labels, float(match["value"]))
     return samples
+
+
+def job_result_file(job: str, labels: str = "", kind: str = "run") -> str:
+    """The file board-job-result writes for JOB and LABELS (e.g. 'certificate="postgresql"'):
+    its `run` file (last run and outcome) or its `success` file."""
+    suffix = re.sub(r"[^A-Za-z0-9_]", "_", labels)
+    return f"board_{job}{'_' + suffix if suffix else ''}_{kind}.prom"
