@@ -21,7 +21,9 @@ from renderer import render, role_variables
 
 # Longest a loop of starts that fail at once may go on before the unit stays failed.
 LOOP_ENDS_WITHIN = 120
-TEMPLATE_DIRS = {"board_repo_root": str(REPO)}
+# What Ansible sets for every template: the repository (roles that build from it) and the host's
+# name (the site's default server name).
+TEMPLATE_DIRS = {"board_repo_root": str(REPO), "inventory_hostname": "board-test"}
 
 
 def _tasks(items):
