@@ -10,6 +10,7 @@ import re
 import socket
 
 import pytest
+from support.certificate_renewal import renew_a_short_certificate
 from support.textfile_metrics import TEXTFILE_DIR
 
 from .cluster import (
@@ -155,3 +156,16 @@ def test_the_server_certificate_left_its_renewal_for_the_node_exporter(cluster):
     name = "board_certificate_renewal_certificate__postgresql__run.prom"
     prom = cluster.sh("db", f"cat {TEXTFILE_DIR}/{name}")
     assert 'board_certificate_renewal_last_outcome{certificate="postgresql"} 1' in prom.splitlines()
+
+
+def test_the_server_certificate_near_its_end_is_renewed_on_the_server_and_served(cluster):
+    # The one-day certificate, the timer's unit, the reload: tests/support/certificate_renewal.py.
+    def on_db(command: str, **kwargs) -> str:
+        return cluster.sh("db", command, **kwargs)
+
+    print(
+        "\n"
+        + renew_a_short_certificate(
+            on_db, "postgresql", "-starttls postgres -connect 127.0.0.1:5432"
+        )
+    )
