@@ -135,8 +135,8 @@ test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compos
 	scripts/install-debian-packages.sh podman runc netavark aardvark-dns iptables
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) tests/containers
 
-# The bench's programs: PostgreSQL, Redis, Nginx and wrk (none is started as a service).
-BENCH_PACKAGES := postgresql redis-server nginx wrk openssl
+# The bench's programs: PostgreSQL, pgBackRest, Redis, Nginx and wrk (none is started as a service).
+BENCH_PACKAGES := postgresql pgbackrest redis-server nginx wrk openssl
 # Knobs of `make bench` (see bench/run.py for the others, e.g. BENCH_DURATION).
 BENCH_ROWS ?= 100000
 BENCH_REPS ?= 5

@@ -24,8 +24,58 @@ def _fmt(r: dict) -> str:
 
 
 def table(results: dict) -> str:
-    goals = results["goals"]
+    """The figures of the run (BENCH_FIGURES may have left some groups out)."""
     lines = ["| # | figure | A | B | ratio | goal |", "|---|---|---|---|---|---|"]
+    if "endpoints" in results:
+        lines += serving_rows(results)
+    if "10_deploy" in results:
+        lines += recovery_rows(results)
+    meta = results["meta"]
+    lines.append("")
+    line = f"{meta['rows']} posts, {meta['comments']} comments, {meta['tag_links']} tag links"
+    if "endpoints" in results:
+        line += (
+            f"; medians of {meta['reps']} interleaved runs of {meta['duration_s']:g} s "
+            f"({meta['model_reps']} of {meta['model_duration_s']:g} s for the worker models); "
+            f"wrk {meta['wrk']}; "
+            f"{results['stack']['gunicorn']} on {results['stack']['cpus']} CPUs"
+        )
+    if "10_deploy" in results:
+        line += f"; figure 10: medians of {results['10_deploy']['a']['runs']} interleaved runs"
+    lines.append(f"{line}. {meta['note']}.")
+    return "\n".join(lines)
+
+
+def recovery_rows(results: dict) -> list[str]:
+    goals = results["goals"]
+    d = results["10_deploy"]
+    a, b = d["a"], d["b"]
+
+    def step(x):
+        return (
+            f"{x['seconds']:.2f} s at {x['posts']} posts (restore point "
+            f"{x['restore_point_s'] * 1000:.1f} ms, migrate {x['migrate_s']:.2f} s); "
+            f"pg_dump -Fc was {x['pg_dump_s']:.2f} s"
+        )
+
+    r = results["11_rto"]
+    backup = r["backup"]
+    return [
+        f"| 10 | Deploy's database step (restore point + migration) vs at {b['posts']} posts | "
+        f"{step(a)} | {step(b)} | {d['value']:.2f} (pg_dump: {d['pg_dump_ratio']:.2f}) | "
+        f"{goals['10_deploy']} |",
+        f"| 11 | RTO: pgbackrest restore of the latest point, start, count the posts (s) | "
+        f"restore {r['restore_s']:.1f} s, start to count {r['start_s']:.1f} s, "
+        f"{r['posts_restored']} posts | full backup {backup['seconds']:.1f} s, "
+        f"{backup['database_bytes'] / 2**20:.0f} MiB into {backup['repository_bytes'] / 2**20:.0f} "
+        f"MiB ({backup['compress_type']}, {backup['cipher']}) | {r['value']:.1f} s | "
+        f"{goals['11_rto']} |",
+    ]
+
+
+def serving_rows(results: dict) -> list[str]:
+    goals = results["goals"]
+    lines = []
     for key, label, _, _, unit in ROWS:
         r = results[key]
         lines.append(
@@ -72,16 +122,7 @@ def table(results: dict) -> str:
         f"| 9 | Worker RSS after {mem['requests']} requests vs after warm-up | {after:.1f} MiB | "
         f"{warm:.1f} MiB | {mem['value']:.2f} | {goals['9_memory']} |"
     )
-    meta = results["meta"]
-    lines.append("")
-    lines.append(
-        f"{meta['rows']} posts, {meta['comments']} comments, {meta['tag_links']} tag links; "
-        f"medians of {meta['reps']} interleaved runs of {meta['duration_s']:g} s "
-        f"({meta['model_reps']} of {meta['model_duration_s']:g} s for the worker models); "
-        f"wrk {meta['wrk']}; "
-        f"{results['stack']['gunicorn']} on {results['stack']['cpus']} CPUs. {meta['note']}."
-    )
-    return "\n".join(lines)
+    return lines
 
 
 def chart(results: dict, path: Path) -> None:

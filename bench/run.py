@@ -11,6 +11,9 @@ faster), BENCH_MODEL_DURATION (seconds per figure-7 run, 15),
 BENCH_OUT (where results.json and results.png go, bench/), BENCH_WORKDIR (parent of the
 throwaway directory, $TMPDIR), BENCH_PG_MEMORY_MB (the server size PostgreSQL is tuned for, 4096).
 BENCH_NOTE (a line on the conditions of the run, kept in results.json and printed under the table).
+BENCH_FIGURES (the groups of figures to run: serving (1-9), recovery (10-11, bench/recovery.py);
+all when empty; a run of some groups writes results.json only to BENCH_OUT), BENCH_DEPLOY_REPS
+(figure 10's interleaved repetitions, 5).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench import report, wrk
+from bench import recovery, report, wrk
 from bench.stack import HOST, RUNTIME, Stack
 
 GOALS = {
@@ -45,7 +48,11 @@ GOALS = {
     "7_worker_models": "none faster (sign test p < 0.05)",
     "8_tail": "<= 4, 0 errors",
     "9_memory": "reported",
+    "10_deploy": "~1 (within the noise)",
+    "11_rto": "reported",
 }
+# BENCH_FIGURES picks groups of figures (comma-separated; every group when empty).
+GROUPS = ("serving", "recovery")  # 1-9, 10-11 (bench/recovery.py)
 # Both worker classes at the CPU count and around it on 2 cores, and the threads doubled.
 WORKER_MODELS = [("sync", 2, 1), ("sync", 3, 1), ("sync", 5, 1)]
 WORKER_MODELS += [("gthread", 2, 2), ("gthread", 3, 2), ("gthread", 5, 2), ("gthread", 2, 4)]
@@ -63,6 +70,15 @@ def worker_models(stack: Stack) -> list[tuple[str, int, int]]:
         models = [(c, int(w), int(t)) for c, w, t in (m.split(":") for m in spec.split(","))]
     production = ("gthread", stack.workers, stack.threads)
     return models if production in models else [*models, production]
+
+
+def figure_groups(spec: str) -> tuple[str, ...]:
+    """BENCH_FIGURES ("recovery", "serving,recovery"): the groups to run, in GROUPS' order."""
+    asked = {g.strip() for g in spec.split(",") if g.strip()} or set(GROUPS)
+    unknown = asked - set(GROUPS)
+    if unknown:
+        raise SystemExit(f"bench: BENCH_FIGURES names no group {sorted(unknown)}: one of {GROUPS}")
+    return tuple(g for g in GROUPS if g in asked)
 
 
 def interleaved_order(items: list, reps: int) -> list[list]:
@@ -275,10 +291,8 @@ def _stop_on_signal(signum, frame):
     raise SystemExit(f"bench: stopped by signal {signum}")
 
 
-def main() -> int:
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _stop_on_signal)
-    rows = knob("BENCH_ROWS", 100_000)
+def serving(stack: Stack, info: dict, log) -> dict:
+    """Figures 1-9: the serving figures, on the loaded data set."""
     reps = knob("BENCH_REPS", 5)
     duration = knob("BENCH_DURATION", 10.0)
     warmup = knob("BENCH_WARMUP", 5.0)
@@ -287,117 +301,95 @@ def main() -> int:
     query_requests = knob("BENCH_QUERY_REQUESTS", 200)
     model_reps = knob("BENCH_MODEL_REPS", 9)
     model_duration = knob("BENCH_MODEL_DURATION", 15.0)
-    out = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent)
-    started = time.monotonic()
-
-    def log(msg):
-        print(f"[{time.monotonic() - started:7.1f}s] {msg}", flush=True)
-
     results: dict = {}
-    with Stack(os.environ.get("BENCH_WORKDIR") or None, knob("BENCH_PG_MEMORY_MB", 4096)) as stack:
-        results["stack"] = {
-            "dir": str(stack.dir),
-            "ports": stack.ports(),
-            "gunicorn": f"{stack.workers} workers x {stack.threads} threads (gthread)",
-            "cpus": stack.cpus,
-        }
-        log(f"stack up in {stack.dir}: {stack.base_url}, postgres :{stack.pg_port}")
-        stack.manage("migrate", "--noinput")
-        info = json.loads(stack.python("bench.load", str(rows)))
-        log(f"loaded {info}")
-        # Measured runs keep every worker: production recycles one after 20000 +- 2000 requests,
-        # and a restart (seconds of imports on a busy CPU) would land in whichever run follows
-        # a fast endpoint. The tail figure runs the production setting; figure 9 measures the
-        # memory that recycling bounds.
-        stack.start_gunicorn(max_requests=0)
-        client = Client(stack)
-        paths = endpoints(info, deep_cursor(stack, info))
-        results["baseline_check"] = check_identical(client, paths)
-        log(f"baselines answer the API's JSON: {results['baseline_check']}")
-        access = token(client)
+    # Measured runs keep every worker: production recycles one after 20000 +- 2000 requests,
+    # and a restart (seconds of imports on a busy CPU) would land in whichever run follows
+    # a fast endpoint. The tail figure runs the production setting; figure 9 measures the
+    # memory that recycling bounds.
+    stack.start_gunicorn(max_requests=0)
+    client = Client(stack)
+    paths = endpoints(info, deep_cursor(stack, info))
+    results["baseline_check"] = check_identical(client, paths)
+    log(f"baselines answer the API's JSON: {results['baseline_check']}")
+    access = token(client)
 
-        # Figures 1-4: every read endpoint in one interleaved round per repetition.
-        reads = {name: {"path": path} for name, path in paths.items()}
-        log("warm-up")
-        warm(stack, reads, warmup)
-        log(f"reads: {len(reads)} endpoints x {reps} reps x {duration} s")
-        ep = interleaved(stack, reads, reps, duration, log)
+    # Figures 1-4: every read endpoint in one interleaved round per repetition.
+    reads = {name: {"path": path} for name, path in paths.items()}
+    log("warm-up")
+    warm(stack, reads, warmup)
+    log(f"reads: {len(reads)} endpoints x {reps} reps x {duration} s")
+    ep = interleaved(stack, reads, reps, duration, log)
 
-        # Figure 6 before the writes (the same data as the identity check).
-        results["6_queries"], results["6_connections"] = queries_and_connections(
-            stack, paths, query_requests, warmup, log
-        )
+    # Figure 6 before the writes (the same data as the identity check).
+    results["6_queries"], results["6_connections"] = queries_and_connections(
+        stack, paths, query_requests, warmup, log
+    )
 
-        # Figure 5: POST create against the list, interleaved.
-        body = json.dumps({"title": "bench write", "content": "A bench post.", "tags": ["bt1"]})
-        auth = {"Authorization": f"Bearer {access}", "Content-Type": "application/json"}
-        writes = {
-            "create": {
-                "path": "/api/v1/posts/",
-                "wrk": {"method": "POST", "body": body, "headers": auth},
-            },
-            "list_w": {"path": paths["list"]},
-        }
-        warm(stack, writes, warmup)
-        w = interleaved(stack, writes, reps, duration, log)
-        ep["create"] = w["create"]
+    # Figure 5: POST create against the list, interleaved.
+    body = json.dumps({"title": "bench write", "content": "A bench post.", "tags": ["bt1"]})
+    auth = {"Authorization": f"Bearer {access}", "Content-Type": "application/json"}
+    writes = {
+        "create": {
+            "path": "/api/v1/posts/",
+            "wrk": {"method": "POST", "body": body, "headers": auth},
+        },
+        "list_w": {"path": paths["list"]},
+    }
+    warm(stack, writes, warmup)
+    w = interleaved(stack, writes, reps, duration, log)
+    ep["create"] = w["create"]
 
-        # Figure 8 and the latency-against-load curve of the list.
-        max_rps = ep["list"]["rps"]
-        curve = []
-        for fraction in LOAD_FRACTIONS:
-            r = wrk.run(stack.base_url + paths["list"], duration, rate=max_rps * fraction)
-            curve.append({"offered_rps": max_rps * fraction, **r})
-            log(f"  list at {fraction:.0%} of max: {r['rps']:.1f} req/s, p99 {r['p99_ms']:.1f} ms")
-        stack.start_gunicorn()  # production's worker recycling included
-        warm(stack, {"list": {"path": paths["list"]}}, warmup)
-        tail = wrk.run(stack.base_url + paths["list"], tail_seconds, rate=0.7 * max_rps)
-        log(f"tail at 70%: {tail}")
+    # Figure 8 and the latency-against-load curve of the list.
+    max_rps = ep["list"]["rps"]
+    curve = []
+    for fraction in LOAD_FRACTIONS:
+        r = wrk.run(stack.base_url + paths["list"], duration, rate=max_rps * fraction)
+        curve.append({"offered_rps": max_rps * fraction, **r})
+        log(f"  list at {fraction:.0%} of max: {r['rps']:.1f} req/s, p99 {r['p99_ms']:.1f} ms")
+    stack.start_gunicorn()  # production's worker recycling included
+    warm(stack, {"list": {"path": paths["list"]}}, warmup)
+    tail = wrk.run(stack.base_url + paths["list"], tail_seconds, rate=0.7 * max_rps)
+    log(f"tail at 70%: {tail}")
 
-        # Figure 7: worker models, interleaved like the endpoints. Each repetition restarts
-        # Gunicorn once per model (nginx keeps its upstream keepalive), in alternating order so
-        # no model always follows the same one, warms it and measures the list.
-        model_runs = {model: [] for model in worker_models(stack)}
-        for rep, order in enumerate(interleaved_order(list(model_runs), model_reps)):
-            for worker_class, workers, threads in order:
-                stack.start_gunicorn(
-                    worker_class=worker_class, workers=workers, threads=threads, max_requests=0
-                )
-                warm(stack, {"list": {"path": paths["list"]}}, warmup)
-                r = wrk.run(stack.base_url + paths["list"], model_duration)
-                model_runs[(worker_class, workers, threads)].append(r)
-                name = f"{worker_class} {workers}x{threads}"
-                log(f"  rep {rep + 1}/{model_reps} {name:<12} {r['rps']:8.1f} req/s")
-        models = [
-            {"worker_class": c, "workers": w, "threads": t, **median_runs(runs)}
-            for (c, w, t), runs in model_runs.items()
-        ]
+    # Figure 7: worker models, interleaved like the endpoints. Each repetition restarts
+    # Gunicorn once per model (nginx keeps its upstream keepalive), in alternating order so
+    # no model always follows the same one, warms it and measures the list.
+    model_runs = {model: [] for model in worker_models(stack)}
+    for rep, order in enumerate(interleaved_order(list(model_runs), model_reps)):
+        for worker_class, workers, threads in order:
+            stack.start_gunicorn(
+                worker_class=worker_class, workers=workers, threads=threads, max_requests=0
+            )
+            warm(stack, {"list": {"path": paths["list"]}}, warmup)
+            r = wrk.run(stack.base_url + paths["list"], model_duration)
+            model_runs[(worker_class, workers, threads)].append(r)
+            name = f"{worker_class} {workers}x{threads}"
+            log(f"  rep {rep + 1}/{model_reps} {name:<12} {r['rps']:8.1f} req/s")
+    models = [
+        {"worker_class": c, "workers": w, "threads": t, **median_runs(runs)}
+        for (c, w, t), runs in model_runs.items()
+    ]
 
-        # Figure 9: worker RSS after warm-up and after the requests (no recycling in between:
-        # production's max_requests would replace the workers and hide any growth).
-        stack.start_gunicorn(max_requests=0)
-        mix = [paths[n] for n in ("list", "detail", "comments", "tag", "list_100", "deep")]
-        wrk.run(stack.base_url + mix[0], max(warmup, 2), paths=mix)
-        rss_warm = stack.worker_rss_kib()
-        mem = {"requests": 0, "errors": 0, "rps": 1.0}
-        while mem["requests"] < memory_requests:
-            left = (memory_requests - mem["requests"]) / max(mem["rps"], 1.0)
-            r = wrk.run(stack.base_url + mix[0], min(max(left, 1), 30), paths=mix)
-            mem = {k: mem[k] + r[k] for k in ("requests", "errors")} | {"rps": r["rps"]}
-        rss_after = stack.worker_rss_kib()
-        log(f"memory: {mem['requests']} requests, RSS {rss_warm} -> {rss_after} KiB")
+    # Figure 9: worker RSS after warm-up and after the requests (no recycling in between:
+    # production's max_requests would replace the workers and hide any growth).
+    stack.start_gunicorn(max_requests=0)
+    mix = [paths[n] for n in ("list", "detail", "comments", "tag", "list_100", "deep")]
+    wrk.run(stack.base_url + mix[0], max(warmup, 2), paths=mix)
+    rss_warm = stack.worker_rss_kib()
+    mem = {"requests": 0, "errors": 0, "rps": 1.0}
+    while mem["requests"] < memory_requests:
+        left = (memory_requests - mem["requests"]) / max(mem["rps"], 1.0)
+        r = wrk.run(stack.base_url + mix[0], min(max(left, 1), 30), paths=mix)
+        mem = {k: mem[k] + r[k] for k in ("requests", "errors")} | {"rps": r["rps"]}
+    rss_after = stack.worker_rss_kib()
+    log(f"memory: {mem['requests']} requests, RSS {rss_warm} -> {rss_after} KiB")
 
-    results["meta"] = {
-        "rows": rows,
-        "comments": info["comments"],
-        "tag_links": info["tag_links"],
+    results["serving_meta"] = {
         "reps": reps,
         "duration_s": duration,
         "model_reps": model_reps,
         "model_duration_s": model_duration,
         "wrk": f"{wrk.THREADS} threads, {wrk.CONNECTIONS} connections",
-        "seconds_total": round(time.monotonic() - started),
-        "note": os.environ.get("BENCH_NOTE", "ratios within one run are the figures"),
     }
     results["endpoints"] = ep
 
@@ -449,12 +441,59 @@ def main() -> int:
         "rss_after_kib": rss_after,
         "errors": mem["errors"],
     }
+    stack.stop_gunicorn()
+    return results
+
+
+def main() -> int:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
+    rows = knob("BENCH_ROWS", 100_000)
+    groups = figure_groups(os.environ.get("BENCH_FIGURES", ""))
+    # bench/results.json is the last full run's: a run of some figures writes only to BENCH_OUT.
+    out = os.environ.get("BENCH_OUT") or (Path(__file__).parent if groups == GROUPS else None)
+    started = time.monotonic()
+
+    def log(msg):
+        print(f"[{time.monotonic() - started:7.1f}s] {msg}", flush=True)
+
+    results: dict = {}
+    with Stack(os.environ.get("BENCH_WORKDIR") or None, knob("BENCH_PG_MEMORY_MB", 4096)) as stack:
+        results["stack"] = {
+            "dir": str(stack.dir),
+            "ports": stack.ports(),
+            "gunicorn": f"{stack.workers} workers x {stack.threads} threads (gthread)",
+            "cpus": stack.cpus,
+        }
+        log(f"stack up in {stack.dir}: {stack.base_url}, postgres :{stack.pg_port}")
+        stack.manage("migrate", "--noinput")
+        info = json.loads(stack.python("bench.load", str(rows)))
+        log(f"loaded {info}")
+        if "serving" in groups:
+            results.update(serving(stack, info, log))
+        if "recovery" in groups:
+            results.update(recovery.figures(stack, rows, knob("BENCH_DEPLOY_REPS", 5), log))
+
+    results["meta"] = {
+        "rows": rows,
+        "comments": info["comments"],
+        "tag_links": info["tag_links"],
+        "figures": list(groups),
+        **results.pop("serving_meta", {}),
+        "seconds_total": round(time.monotonic() - started),
+        "note": os.environ.get("BENCH_NOTE", "ratios within one run are the figures"),
+    }
     results["goals"] = GOALS
+    print(report.table(results))
+    if out is None:
+        log("results.json not written: bench/ keeps the last full run's (set BENCH_OUT to keep it)")
+        return 0
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(report.table(results))
-    report.chart(results, out / "results.png")
-    log(f"wrote {out / 'results.json'} and {out / 'results.png'}")
+    if "endpoints" in results:
+        report.chart(results, out / "results.png")
+    log(f"wrote {out / 'results.json'}" + (" and results.png" if "endpoints" in results else ""))
     return 0
 
 

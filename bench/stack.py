@@ -139,7 +139,7 @@ class Stack:
         if not bindirs:
             raise SystemExit("bench: PostgreSQL is not installed (make bench installs it)")
         self.pg_bin = str(bindirs[-1])
-        pg_dir = self.dir / "pg"
+        pg_dir = self.pg_dir = self.dir / "pg"
         pg_dir.mkdir()
         self.pg_data = pg_dir / "data"
         self.pg_port = free_port()
@@ -184,7 +184,12 @@ class Stack:
             cur.execute("SET password_encryption = 'scram-sha-256'")
             cur.execute(f"CREATE ROLE {OWNER} LOGIN PASSWORD %s", [self.owner_password])
             cur.execute(f"CREATE ROLE {RUNTIME} LOGIN PASSWORD %s", [self.runtime_password])
-            cur.execute(f"CREATE DATABASE {DATABASE} OWNER {OWNER}")
+        self.create_database(DATABASE)
+
+    def create_database(self, name: str):
+        """A database of the owner role with the postgresql role's privileges (privileges.sql)."""
+        with self.superuser("postgres") as cur:
+            cur.execute(f"CREATE DATABASE {name} OWNER {OWNER}")
         options = {
             f"board.{name}": POSTGRESQL[f"postgresql_{name}"]
             for name in (
@@ -198,7 +203,7 @@ class Stack:
                 "runtime_lock_timeout",
             )
         }
-        with self.superuser(DATABASE, options) as cur:
+        with self.superuser(name, options) as cur:
             sql = (REPO / "deploy/roles/postgresql/files/privileges.sql").read_text()
             cur.execute(sql)
 
@@ -214,9 +219,16 @@ class Stack:
         conn.autocommit = True
         return _Cursor(conn)
 
-    def database_url(self, role: str = RUNTIME) -> str:
+    def database_url(self, role: str = RUNTIME, dbname: str = DATABASE) -> str:
         password = self.owner_password if role == OWNER else self.runtime_password
-        return f"postgres://{role}:{password}@127.0.0.1:{self.pg_port}/{DATABASE}"
+        return f"postgres://{role}:{password}@127.0.0.1:{self.pg_port}/{dbname}"
+
+    def restart_postgres(self):
+        """A restart, for settings that need one (archive_mode)."""
+        _run(
+            [*self._as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-w"]
+            + ["-m", "fast", "-l", str(self.pg_dir / "server.log"), "restart"]
+        )
 
     # --- Redis ---------------------------------------------------------------------------------
     def _start_redis(self):
@@ -262,19 +274,19 @@ class Stack:
         env.update({k: str(v) for k, v in extra.items()})
         return env
 
-    def manage(self, *args, role: str = OWNER):
+    def manage(self, *args, role: str = OWNER, dbname: str = DATABASE, **env_extra):
         """manage.py as the owner role (migrations), like board-manage on a server."""
         return _run(
             [sys.executable, "manage.py", *args],
             cwd=REPO / "app",
-            env=self.env(DATABASE_URL=self.database_url(role)),
+            env=self.env(DATABASE_URL=self.database_url(role, dbname), **env_extra),
         )
 
-    def python(self, module: str, *args, role: str = OWNER) -> str:
+    def python(self, module: str, *args, role: str = OWNER, dbname: str = DATABASE) -> str:
         return _run(
             [sys.executable, "-m", module, *args],
             cwd=REPO,
-            env=self.env(DATABASE_URL=self.database_url(role)),
+            env=self.env(DATABASE_URL=self.database_url(role, dbname)),
         ).stdout
 
     def start_gunicorn(self, worker_class="gthread", workers=None, threads=None, **env_extra):
@@ -316,6 +328,9 @@ class Stack:
         # Every worker has imported the app (each answers /healthz once it is up).
         _wait(lambda: len(self.worker_pids()) == self.workers_now, "gunicorn workers")
         time.sleep(1)
+
+    def stop_gunicorn(self):
+        self._stop("gunicorn")
 
     def _gunicorn_ready(self) -> bool:
         if not self.gunicorn_socket.exists():

@@ -1,15 +1,18 @@
 """`make test-bench`: the bench's code on a tiny data set, so it cannot rot.
 
-One real run of `python -m bench` (PostgreSQL, Redis, Gunicorn, Nginx, wrk, as `make bench`) with
-300 posts, one repetition and one-second wrk runs. The figures of so small a run mean nothing and
-are not judged; what is asserted is that the run measures what it claims: the baselines answer
-the API's bytes, every figure is there and is a number, the connection counts tell persistent
-connections from none, the chart is drawn, and nothing the bench started or wrote is left behind.
+One real run of `python -m bench` (PostgreSQL, Redis, Gunicorn, Nginx, wrk, pgBackRest, as
+`make bench`) with 300 posts, one repetition and one-second wrk runs. The figures of so small a
+run mean nothing and are not judged; what is asserted is that the run measures what it claims:
+the baselines answer the API's bytes, every figure is there and is a number, the connection
+counts tell persistent connections from none, the deploy step marks a restore point and applies
+its migration at both sizes, the restored copy counts the posts the live cluster has, the chart
+is drawn, and nothing the bench started or wrote is left behind.
 """
 
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from support.paths import REPO
+from support.roles import role_default
 
 FIGURES = [
     "1_list",
@@ -33,7 +37,16 @@ FIGURES = [
     "7_worker_models",
     "8_tail",
     "9_memory",
+    "10_deploy",
+    "11_rto",
 ]
+# Where pgBackRest writes by default (log-path, lock-path): the bench must write under its own
+# directory only.
+PGBACKREST_DEFAULT_DIRS = [Path("/var/log/pgbackrest"), Path("/tmp/pgbackrest")]
+
+
+def _listing(paths):
+    return {str(p): sorted(c.name for c in p.iterdir()) if p.is_dir() else None for p in paths}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +73,11 @@ def bench(tmp_path_factory, workdir):
         "BENCH_WORKER_MODELS": "sync:2:1",
         "BENCH_MODEL_REPS": "2",
         "BENCH_MODEL_DURATION": "1",
+        "BENCH_DEPLOY_REPS": "1",
         "BENCH_OUT": str(out),
         "BENCH_WORKDIR": str(work),
     }
+    before = _listing(PGBACKREST_DEFAULT_DIRS)
     proc = subprocess.run(
         [sys.executable, "-m", "bench"],
         cwd=REPO,
@@ -73,7 +88,13 @@ def bench(tmp_path_factory, workdir):
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     results = json.loads((out / "results.json").read_text())
-    return {"stdout": proc.stdout, "results": results, "out": out, "work": work}
+    return {
+        "stdout": proc.stdout,
+        "results": results,
+        "out": out,
+        "work": work,
+        "pgbackrest_dirs": (before, _listing(PGBACKREST_DEFAULT_DIRS)),
+    }
 
 
 def test_the_baselines_answer_the_apis_bytes(bench):
@@ -117,8 +138,39 @@ def test_connection_counts_tell_persistent_from_per_request(bench):
     assert queries["list"] == pytest.approx(queries["list_100"], abs=0.25)
 
 
+def test_the_deploy_step_marks_a_restore_point_and_migrates_at_both_sizes(bench):
+    deploy = bench["results"]["10_deploy"]
+    assert deploy["migration"].endswith("_bench_expand")
+    assert (deploy["a"]["posts"], deploy["b"]["posts"]) == (300, 1000)
+    for side in (deploy["a"], deploy["b"]):
+        # The expand migration's column exists after each timed run: the migration was applied.
+        assert side["applied"] and side["runs"] == 1, side
+        for lsn in side["restore_point_lsns"]:
+            assert re.fullmatch(r"[0-9A-F]+/[0-9A-F]+", lsn), lsn
+        for key in ("seconds", "restore_point_s", "migrate_s", "pg_dump_s"):
+            assert math.isfinite(side[key]) and side[key] > 0, (key, side)
+        assert side["pg_dump_bytes"] > 0 and side["database_bytes"] > 0
+    assert deploy["value"] > 0 and deploy["pg_dump_ratio"] > 0
+
+
+def test_the_restored_copy_counts_the_live_posts(bench):
+    rto = bench["results"]["11_rto"]
+    # Every post the live cluster had (the loaded ones and those figure 5 created).
+    assert rto["posts_restored"] == rto["posts_live"] and rto["posts_live"] >= 300
+    assert rto["restore_s"] > 0 and rto["start_s"] > 0
+    assert rto["value"] == pytest.approx(rto["restore_s"] + rto["start_s"])
+    backup = rto["backup"]
+    assert backup["type"] == "full" and backup["seconds"] > 0
+    assert 0 < backup["repository_bytes"] < backup["database_bytes"]
+    # The repository is encrypted and compressed as the backup role configures production's.
+    template = (REPO / "deploy/roles/backup/templates/pgbackrest.conf.j2").read_text()
+    assert backup["cipher"] == re.search(r"^repo1-cipher-type=(\S+)$", template, re.M)[1]
+    assert backup["compress_type"] == role_default("backup", "backup_compress_type")
+
+
 def test_the_table_and_the_chart(bench):
-    for row in ("| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "| 7 |", "| 8 |", "| 9 |"):
+    rows = ("| 1 |", "| 2 |", "| 3 |", "| 4 |", "| 5 |", "| 6 |", "| 7 |", "| 8 |", "| 9 |")
+    for row in (*rows, "| 10 |", "| 11 |"):
         assert row in bench["stdout"]
     png = (bench["out"] / "results.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
@@ -141,3 +193,5 @@ def test_the_machine_is_left_as_found(bench):
     for port in stack["ports"]:
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listening"
+    before, after = bench["pgbackrest_dirs"]
+    assert after == before, "pgBackRest wrote outside the bench's directory"
