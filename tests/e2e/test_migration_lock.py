@@ -120,8 +120,8 @@ def test_a_migration_that_waits_for_a_lock_gives_up_and_the_release_keeps_servin
         watch.stop()
     seconds, held = watch.waited()
     print(
-        f"the migration waited {seconds:.1f} s for its lock on {LOCKING_TABLE}, then gave up "
-        f"(the owner role's lock_timeout: {lock_timeout}); the holder kept it throughout: {held}; "
+        f"the migration waited {seconds:.1f} s for its lock on {LOCKING_TABLE} (the owner "
+        f"role's lock_timeout: {lock_timeout}); the holder kept the table meanwhile: {held}; "
         f"load: {result.requests} requests, {result.errors} errors"
     )
     assert run.returncode != 0
