@@ -13,11 +13,13 @@ from __future__ import annotations
 RELEASE_MODULES = (
     "test_backups",
     "test_deploy",
+    "test_migration_lock",
     "test_rollback",
     "test_release_history",
     "test_site_rerun",
     "test_restore",
     "test_release_secrets",
+    "test_push_deploy",
 )
 
 

@@ -62,7 +62,50 @@ def make_revisions(clone: Path) -> dict:
         "e2e: one more release",
         lambda c: _replace(settings, '"VERSION": "1.0.1-e2e"', '"VERSION": "1.0.2-e2e"'),
     )
-    return {"clone": clone, "head": head, "visible": visible, "broken": broken, "another": another}
+    # A release whose migration needs an ACCESS EXCLUSIVE lock on the tag table (ALTER TABLE ADD
+    # COLUMN), built on the good one too: the locked-migration drill (test_migration_lock.py).
+    subprocess.run(
+        [*GIT, "-C", str(clone), "checkout", "--quiet", "-b", "locking", visible], check=True
+    )
+    locking = _commit(clone, "e2e: a migration that locks the tag table", _add_tag_note)
+    subprocess.run([*GIT, "-C", str(clone), "checkout", "--quiet", "fixed"], check=True)
+    return {
+        "clone": clone,
+        "head": head,
+        "visible": visible,
+        "broken": broken,
+        "another": another,
+        "locking": locking,
+    }
+
+
+LOCKING_TABLE = "board_tag"
+LOCKING_MIGRATION = "e2e_tag_note"
+
+
+def _add_tag_note(clone: Path) -> None:
+    """A nullable column on Tag: the model's field and its migration (ALTER TABLE board_tag ADD
+    COLUMN e2e_note text NULL, which waits for every transaction that touched the table)."""
+    _replace(
+        clone / "app/board/models.py",
+        "    name = models.CharField(max_length=TAG_NAME_MAX_LENGTH, unique=True)\n",
+        "    name = models.CharField(max_length=TAG_NAME_MAX_LENGTH, unique=True)\n"
+        "    e2e_note = models.TextField(null=True, blank=True)\n",
+    )
+    migrations = clone / "app/board/migrations"
+    last = max(m.stem for m in migrations.glob("0*.py"))
+    (migrations / f"{LOCKING_MIGRATION}.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f'    dependencies = [("board", "{last}")]\n'
+        "    operations = [\n"
+        "        migrations.AddField(\n"
+        '            model_name="tag", name="e2e_note",\n'
+        "            field=models.TextField(null=True, blank=True),\n"
+        "        ),\n"
+        "    ]\n"
+    )
+    subprocess.run(["git", "-C", str(clone), "add", "app/board/migrations"], check=True)
 
 
 def deploy_args(revisions, revision: str, *extra: str) -> list[str]:
