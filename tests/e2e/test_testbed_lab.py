@@ -72,13 +72,12 @@ def test_a_single_test_bed_is_unchanged():
     assert network.veth_names("boardtest") == ("boardtest-h", "boardtest-c")
 
 
-def test_the_lab_and_the_single_test_bed_boot_the_releases_releases_py_names():
+def test_the_lab_boots_another_debian_release_than_the_single_test_bed():
     lab = Lab("mhx", "10.231.144")
     assert [lab.release, *(s.release for s in lab.servers.values())] == [releases.LAB] * 4
     assert server.Testbed("boardtest", "10.231.7").release == releases.SINGLE_SERVER
+    assert releases.LAB != releases.SINGLE_SERVER  # each run proves both
     assert {releases.LAB, releases.SINGLE_SERVER} <= set(releases.VERSIONS)
-    other = Lab("mhx", "10.231.144", release="trixie")
-    assert [other.release, *(s.release for s in other.servers.values())] == ["trixie"] * 4
     with pytest.raises(ValueError):
         Lab("mhx", "10.231.144", release="sid")
 

@@ -1,6 +1,6 @@
 """Session fixtures for the three-server end-to-end tests (the layout beyond one server).
 
-``lab``      three booted Debian 12 servers on one private network (tests/e2e/testbed/lab.py):
+``lab``      three booted servers of the lab's release (testbed/releases.py) on one private network:
              ``db`` (PostgreSQL, backups) and ``app1``/``app2`` (Gunicorn, nginx, releases).
 ``cluster``  the lab after ``ansible-playbook -i <inventory> site.yml`` ran once from deploy/,
              with the inventory grouped by job as an operator would write it for three servers.

@@ -14,6 +14,7 @@ import re
 import time
 
 from support.monitoring import query, wait_until
+from support.roles import role_default
 
 from .cluster import BACKUP_SERVER, INVENTORY_HOSTS
 
@@ -21,6 +22,8 @@ STANZA = "board"
 PORT = 8432
 CONF = "/etc/pgbackrest/pgbackrest.conf"
 TLS_DIR = "/etc/pgbackrest/tls"
+REPO1 = role_default("backup", "backup_repo_path")
+REPO2 = role_default("backup", "backup_server_repo_path")
 
 
 def _pgbackrest(cluster, role: str, user: str, args: str) -> str:
@@ -66,14 +69,9 @@ def test_a_backup_into_repo2_lands_on_the_backup_server(cluster):
     label = new[0]["label"]
     # Its files are on the backup server's disk, in repo2, and not in the database server's repo1.
     assert (
-        cluster.sh(
-            BACKUP_SERVER, f"test -d /var/lib/pgbackrest/backup/{STANZA}/{label} && echo yes"
-        )
-        == "yes"
+        cluster.sh(BACKUP_SERVER, f"test -d {REPO2}/backup/{STANZA}/{label} && echo yes") == "yes"
     )
-    assert (
-        cluster.sh("db", f"test -e /var/lib/pgbackrest/backup/{STANZA}/{label} || echo no") == "no"
-    )
+    assert cluster.sh("db", f"test -e {REPO1}/backup/{STANZA}/{label} || echo no") == "no"
     # The database server sees it in repo2, through the backup server's TLS server.
     seen = {
         (b["label"], b["database"]["repo-key"]) for b in _info(cluster, "db", "postgres")["backup"]
@@ -92,6 +90,8 @@ def test_each_side_admits_the_others_certificate_name_only(cluster):
     assert on_db["tls-server-auth"] == f"{backup_name}={STANZA}"
     assert on_db["repo2-host"] == cluster.server(BACKUP_SERVER).ip
     assert on_db["repo2-host-type"] == "tls"
+    # pgBackRest sends the database server's repo2-path to the backup server: it must be repo2's.
+    assert on_db["repo2-path"] == on_backup["repo2-path"] == REPO2 != on_db["repo1-path"]
     assert on_backup["pg1-host"] == cluster.server("db").ip
     assert on_backup["pg1-host-type"] == "tls"
     # The names those lines admit are the names in the certificates each side presents.

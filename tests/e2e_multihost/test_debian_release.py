@@ -1,5 +1,5 @@
-"""The lab boots its own Debian release (tests/e2e/testbed/releases.py; Debian 12 like the single
-server for now, see there), and site.yml puts that release's settings to work: the roles'
+"""The lab boots its own Debian release (tests/e2e/testbed/releases.py: not the single server's, so
+every run proves both), and site.yml puts that release's settings to work: the roles'
 vars/Debian-<version>.yml for its PostgreSQL, its OpenSSH and the Python of the releases."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ VERSION = releases.VERSIONS[releases.LAB]
 PYTHON_VERSION = "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'"
 
 
-def test_every_server_boots_the_lab_release(cluster):
+def test_every_server_boots_the_lab_release_not_the_single_server_one(cluster):
+    assert releases.LAB != releases.SINGLE_SERVER
     for role in ("db", *APP_SERVERS):
         booted = cluster.sh(role, ". /etc/os-release && echo $VERSION_CODENAME $VERSION_ID")
         assert booted == f"{releases.LAB} {VERSION}", role
