@@ -11,7 +11,7 @@ import socket
 
 import pytest
 from support.certificate_renewal import renew_a_short_certificate
-from support.textfile_metrics import TEXTFILE_DIR
+from support.textfile_metrics import TEXTFILE_DIR, job_result_file
 
 from .cluster import (
     APP_ROOT,
@@ -153,7 +153,7 @@ def test_database_jobs_stay_on_the_database_server(cluster):
 
 def test_the_server_certificate_left_its_renewal_for_the_node_exporter(cluster):
     # The first provisioning signed the database server's certificate.
-    name = "board_certificate_renewal_certificate__postgresql__run.prom"
+    name = job_result_file("certificate_renewal", 'certificate="postgresql"')
     prom = cluster.sh("db", f"cat {TEXTFILE_DIR}/{name}")
     assert 'board_certificate_renewal_last_outcome{certificate="postgresql"} 1' in prom.splitlines()
 

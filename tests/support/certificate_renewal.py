@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .textfile_metrics import TEXTFILE_DIR, job_result_file
+from .textfile_metrics import TEXTFILE_DIR, job_result_file, parse_metrics
 
 Sh = Callable[..., str]
 SHORT_SERIAL = "serial=0E2E"
@@ -31,14 +31,10 @@ def file_fields(sh: Sh, cert: str, *fields: str) -> str:
 def outcome(sh: Sh, label: str) -> tuple[float, float]:
     """(last outcome, last time) board-job-result recorded for the certificate's renewal."""
     name = job_result_file("certificate_renewal", f'certificate="{label}"')
-    values = {}
-    for line in sh(f"cat {TEXTFILE_DIR}/{name}").splitlines():
-        if not line.startswith("#"):
-            metric, value = line.rsplit(" ", 1)
-            values[metric.split("{")[0]] = float(value)
+    metrics = parse_metrics(sh(f"cat {TEXTFILE_DIR}/{name}"), name)
     return (
-        values["board_certificate_renewal_last_outcome"],
-        values["board_certificate_renewal_last_timestamp_seconds"],
+        metrics["board_certificate_renewal_last_outcome"][1],
+        metrics["board_certificate_renewal_last_timestamp_seconds"][1],
     )
 
 

@@ -12,8 +12,13 @@ SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+
 
 def read_metrics(provisioned, file: str) -> dict[str, tuple[dict[str, str], float]]:
     """{metric name: (labels, value)} of one .prom file in the textfile directory."""
+    return parse_metrics(provisioned.sh(f"cat {TEXTFILE_DIR}/{file}"), file)
+
+
+def parse_metrics(text: str, file: str) -> dict[str, tuple[dict[str, str], float]]:
+    """{metric name: (labels, value)} of a .prom file's text (`file` names it in errors)."""
     samples = {}
-    for line in provisioned.sh(f"cat {TEXTFILE_DIR}/{file}").splitlines():
+    for line in text.splitlines():
         if line.startswith("#") or not line.strip():
             continue
         match = SAMPLE.match(line)
