@@ -219,23 +219,12 @@ def pg_dump(stack: Stack, repo: Repository, dbname: str) -> dict:
 
 
 def posts(stack: Stack, dbname: str = DATABASE, port: int | None = None) -> int:
-    conn = psycopg2.connect(
-        host="127.0.0.1",
-        port=port or stack.pg_port,
-        user=SUPERUSER,
-        password=stack.pg_super_password,
-        dbname=dbname,
-        connect_timeout=5,
-    )
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_is_in_recovery()")
-            if cur.fetchone()[0]:
-                raise RuntimeError("still in recovery")
-            cur.execute("SELECT count(*) FROM post")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+    with stack.superuser(dbname, port=port) as cur:
+        cur.execute("SELECT pg_is_in_recovery()")
+        if cur.fetchone()[0]:
+            raise RuntimeError("still in recovery")
+        cur.execute("SELECT count(*) FROM post")
+        return int(cur.fetchone()[0])
 
 
 def restore_time(stack: Stack, repo: Repository, log, timeout: float = 1800) -> dict:

@@ -207,14 +207,18 @@ class Stack:
             sql = (REPO / "deploy/roles/postgresql/files/privileges.sql").read_text()
             cur.execute(sql)
 
-    def superuser(self, dbname: str = DATABASE, options: dict | None = None):
+    def superuser(
+        self, dbname: str = DATABASE, options: dict | None = None, port: int | None = None
+    ):
+        """A cursor of the bench's superuser (on `port`: a restored copy of the cluster)."""
         conn = psycopg2.connect(
             host="127.0.0.1",
-            port=self.pg_port,
+            port=port or self.pg_port,
             user="bench",
             password=self.pg_super_password,
             dbname=dbname,
             options=" ".join(f"-c {k}={v}" for k, v in (options or {}).items()),
+            connect_timeout=5,
         )
         conn.autocommit = True
         return _Cursor(conn)
