@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import network, nspawn, proxy, releases, ssh, state, workdir
+from . import cgroups, network, nspawn, proxy, releases, ssh, state, workdir
 from .commands import log
 from .host_tools import ensure_host_packages
 from .processes import pid_alive, terminate
@@ -251,6 +251,7 @@ class Testbed:
             # is killed, and its console shows which unit it waited for.
             if not terminate(pid, timeout=STOP_GRACE):
                 self._dump_console()
+        cgroups.remove(self.name)
         for pid in proxy.pids(self.name, self.proxy_pid):
             terminate(pid, timeout=5)
         self._remove_network()
