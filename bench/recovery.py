@@ -33,7 +33,7 @@ from pathlib import Path
 
 import psycopg2
 
-from bench.stack import BENCH_MANAGED, DATABASE, REPO, Stack, _run, free_port
+from bench.stack import BENCH_MANAGED, DATABASE, REPO, Stack, free_port, run
 from renderer import ROLES, render, role_variables
 
 SMALL_ROWS = 1000
@@ -91,7 +91,7 @@ class Repository:
         self.pgpass = self.root / "pgpass"
         self.pgpass.touch(mode=0o600)
         self.pgpass.write_text(f"*:*:*:{SUPERUSER}:{stack.pg_super_password}\n")
-        if stack._as_postgres():
+        if stack.as_postgres():
             for path in [self.root, *self.root.iterdir()]:
                 shutil.chown(path, "postgres", "postgres")
         # Every command (archive_command too): the configuration and the stanza; in the
@@ -110,9 +110,9 @@ class Repository:
         }
 
     def run(self, command: str, *args: str, timeout: float = 3600) -> str:
-        argv = [*self.stack._as_postgres(), "pgbackrest", *self.common, *args, command]
+        argv = [*self.stack.as_postgres(), "pgbackrest", *self.common, *args, command]
         env = {**os.environ, **self.paths, **self.connect}
-        return _run(argv, env=env, timeout=timeout).stdout
+        return run(argv, env=env, timeout=timeout).stdout
 
     def archive(self):
         """WAL archiving as the backup role sets it (archive-push, archive_timeout), a restart
@@ -211,7 +211,7 @@ def pg_dump(stack: Stack, repo: Repository, dbname: str) -> dict:
     argv = [f"{stack.pg_bin}/pg_dump", "-Fc", "-f", str(target), "-h", "127.0.0.1"]
     argv += ["-p", str(stack.pg_port), "-U", SUPERUSER, dbname]
     started = time.monotonic()
-    _run(argv, env={**os.environ, "PGPASSFILE": str(repo.pgpass)})
+    run(argv, env={**os.environ, "PGPASSFILE": str(repo.pgpass)})
     seconds = time.monotonic() - started
     size = target.stat().st_size
     target.unlink()
@@ -233,12 +233,12 @@ def restore_time(stack: Stack, repo: Repository, log, timeout: float = 1800) -> 
     scratch = stack.dir / "restore"
     data = scratch / "data"
     data.mkdir(parents=True, mode=0o700)
-    if stack._as_postgres():
+    if stack.as_postgres():
         shutil.chown(scratch, "postgres", "postgres")
         shutil.chown(data, "postgres", "postgres")
     expected = posts(stack)
     port = free_port()
-    pg_ctl = [*stack._as_postgres(), f"{stack.pg_bin}/pg_ctl", "-D", str(data)]
+    pg_ctl = [*stack.as_postgres(), f"{stack.pg_bin}/pg_ctl", "-D", str(data)]
     started = time.monotonic()
     try:
         repo.run("restore", f"--pg1-path={data}", "--archive-mode=off")
@@ -253,7 +253,7 @@ def restore_time(stack: Stack, repo: Repository, log, timeout: float = 1800) -> 
         ]
         # The restore_command pgBackRest wrote runs archive-get with the server's environment:
         # the bench's log and lock directories.
-        _run(
+        run(
             [*pg_ctl, "-l", str(scratch / "server.log"), "-W"]
             + ["-o", " ".join(f"-c {o}" for o in options), "start"],
             env={**os.environ, **repo.paths},

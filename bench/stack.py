@@ -64,7 +64,7 @@ def role_gunicorn_size(cpus: int) -> tuple[int, int]:
     return int(app["app_gunicorn_workers"]), int(app["app_gunicorn_threads"])
 
 
-def _run(argv, **kwargs):
+def run(argv, **kwargs):
     proc = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     if proc.returncode != 0:
         raise RuntimeError(f"bench: {argv[0]} {argv[1]} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -110,7 +110,7 @@ class Stack:
         if hasattr(self, "pg_data"):
             with suppress(Exception):
                 subprocess.run(
-                    [*self._as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data)]
+                    [*self.as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data)]
                     + ["-m", "immediate", "-w", "stop"],
                     capture_output=True,
                     timeout=60,
@@ -129,7 +129,7 @@ class Stack:
             proc.wait()
 
     # --- PostgreSQL ----------------------------------------------------------------------------
-    def _as_postgres(self) -> list[str]:
+    def as_postgres(self) -> list[str]:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _start_postgres(self):
@@ -148,8 +148,8 @@ class Stack:
         if os.geteuid() == 0:
             shutil.chown(pg_dir, "postgres", "postgres")
             shutil.chown(pg_dir / "pwfile", "postgres", "postgres")
-        _run(
-            [*self._as_postgres(), f"{self.pg_bin}/initdb", "-D", str(self.pg_data), "-U", "bench"]
+        run(
+            [*self.as_postgres(), f"{self.pg_bin}/initdb", "-D", str(self.pg_data), "-U", "bench"]
             + ["--auth=scram-sha-256", f"--pwfile={pg_dir / 'pwfile'}", "-E", "UTF8"]
             + ["--locale=C.UTF-8"]
         )
@@ -173,8 +173,8 @@ class Stack:
         with (self.pg_data / "postgresql.conf").open("a") as conf:
             for name, value in settings.items():
                 conf.write(f"{name} = '{value}'\n")
-        _run(
-            [*self._as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-w"]
+        run(
+            [*self.as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-w"]
             + ["-l", str(pg_dir / "server.log"), "start"]
         )
         self.owner_password = secrets.token_hex(16)
@@ -229,8 +229,8 @@ class Stack:
 
     def restart_postgres(self):
         """A restart, for settings that need one (archive_mode)."""
-        _run(
-            [*self._as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-w"]
+        run(
+            [*self.as_postgres(), f"{self.pg_bin}/pg_ctl", "-D", str(self.pg_data), "-w"]
             + ["-m", "fast", "-l", str(self.pg_dir / "server.log"), "restart"]
         )
 
@@ -280,14 +280,14 @@ class Stack:
 
     def manage(self, *args, role: str = OWNER, dbname: str = DATABASE, **env_extra):
         """manage.py as the owner role (migrations), like board-manage on a server."""
-        return _run(
+        return run(
             [sys.executable, "manage.py", *args],
             cwd=REPO / "app",
             env=self.env(DATABASE_URL=self.database_url(role, dbname), **env_extra),
         )
 
     def python(self, module: str, *args, role: str = OWNER, dbname: str = DATABASE) -> str:
-        return _run(
+        return run(
             [sys.executable, "-m", module, *args],
             cwd=REPO,
             env=self.env(DATABASE_URL=self.database_url(role, dbname)),
@@ -377,7 +377,7 @@ class Stack:
                 shutil.chown(path, "www-data")
         self.https_port, self.http_port = free_port(), free_port()
         cert, key = ngx / "localhost.crt", ngx / "localhost.key"
-        _run(
+        run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
             + ["-subj", f"/CN={HOST}", "-addext", f"subjectAltName=DNS:{HOST}"]
             + ["-keyout", str(key), "-out", str(cert)]
@@ -391,7 +391,7 @@ class Stack:
         (ngx / "nginx.conf").write_text(main)
         argv = ["nginx", "-p", str(ngx), "-c", str(ngx / "nginx.conf")]
         argv += ["-e", str(logs / "error.log")]
-        _run([*argv, "-t"])
+        run([*argv, "-t"])
         self.procs["nginx"] = subprocess.Popen([*argv, "-g", "daemon off;"])
         _wait(lambda: _port_open(self.https_port), "nginx", proc=self.procs["nginx"])
 

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import IO
 
+from . import cgroups
 from .processes import cmdline, find_pids, is_program
 
 PROGRAM = "systemd-nspawn"
@@ -20,8 +21,16 @@ def _netns_flag(netns: str) -> str:
 
 
 def start(rootfs: Path, netns: str, machine: str, console: IO[str]) -> subprocess.Popen:
+    # The shell joins the container's own cgroups, then becomes systemd-nspawn (same PID).
+    join = 'for procs in "$@"; do [ "$procs" = -- ] && break; echo $$ > "$procs"; shift; done'
     return subprocess.Popen(
         [
+            "sh",
+            "-c",
+            join + '; shift; exec "$@"',
+            "sh",
+            *map(str, cgroups.create(machine)),
+            "--",
             PROGRAM,
             "-D",
             str(rootfs),

@@ -64,20 +64,22 @@ def pid_alive(pid: int | None) -> bool:
     return state != "Z"
 
 
-def terminate(pid: int, timeout: float) -> None:
+def terminate(pid: int, timeout: float) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; True when it stopped within them."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        return
+        return True
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not pid_alive(pid):
-            return
+            return True
         time.sleep(0.3)
     log(f"pid {pid} ignored SIGTERM for {timeout}s; sending SIGKILL")
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     for _ in range(50):
         if not pid_alive(pid):
-            return
+            break
         time.sleep(0.1)
+    return False

@@ -16,11 +16,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import network, nspawn, proxy, releases, ssh, state, workdir
+from . import cgroups, network, nspawn, proxy, releases, ssh, state, workdir
 from .commands import log
 from .host_tools import ensure_host_packages
 from .processes import pid_alive, terminate
 from .rootfs import extract, rootfs_tarball
+
+# Seconds a container gets to shut down cleanly before it is killed (a healthy one takes a few).
+STOP_GRACE = 15
 
 
 class _InWorkdir:
@@ -225,8 +228,14 @@ class Testbed:
 
     def _dump_console(self) -> None:
         with contextlib.suppress(Exception):
-            tail = self.console_log.read_text(errors="replace").splitlines()[-40:]
-            log("console tail:\n" + "\n".join(tail))
+            text = self.console_log.read_text(errors="replace")
+            # systemd redraws its progress lines with colours and a spinner: one copy of each.
+            plain = re.sub(r"\x1b(\[[0-9;]*)?[A-Za-z]", "", text)
+            lines = [
+                re.sub(r"^\[[ *]+\] ", "", line.strip()) for line in re.split(r"[\r\n]+", plain)
+            ]
+            tail = list(dict.fromkeys(re.sub(r"\(\d+s / ", "(", line) for line in lines if line))
+            log("console tail:\n" + "\n".join(tail[-40:]))
 
     def down(self, quiet_ok: bool = False) -> None:
         """Tear everything down; safe after a partial bring-up or a crashed run."""
@@ -238,7 +247,11 @@ class Testbed:
                 pids.append(pid)
         for pid in pids:
             log(f"stopping systemd-nspawn pid {pid}")
-            terminate(pid, timeout=45)
+            # The container is thrown away: a shutdown still waiting after STOP_GRACE seconds
+            # is killed, and its console shows which unit it waited for.
+            if not terminate(pid, timeout=STOP_GRACE):
+                self._dump_console()
+        cgroups.remove(self.name)
         for pid in proxy.pids(self.name, self.proxy_pid):
             terminate(pid, timeout=5)
         self._remove_network()
