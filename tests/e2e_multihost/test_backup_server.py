@@ -4,7 +4,9 @@ other's name only, the port open to the other side only.
 
 The lab's economy: app2 is the backup server (BACKUP_SERVER) as well as an app server; a real
 deployment gives it a host of its own (README, "Backups"). The figures printed are the time of
-`pgbackrest check` (WAL into both repositories) and of a differential backup into repo2.
+`pgbackrest check` (WAL into both repositories), of a differential backup into repo2, and the
+drill's (last: it breaks both TLS servers for a while): kill -9 -> serving again, a start that
+fails -> failed for good -> SystemdUnitFailed firing.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import ExitStack
 
 from support.monitoring import query, wait_until
 from support.roles import role_default
+from support.unit_faults import failing_start, kill_and_wait_restart
 
 from .cluster import BACKUP_SERVER, INVENTORY_HOSTS
 
@@ -22,6 +26,7 @@ STANZA = "board"
 PORT = 8432
 CONF = "/etc/pgbackrest/pgbackrest.conf"
 TLS_DIR = "/etc/pgbackrest/tls"
+UNIT = "pgbackrest.service"
 REPO1 = role_default("backup", "backup_repo_path")
 REPO2 = role_default("backup", "backup_server_repo_path")
 
@@ -145,3 +150,43 @@ def test_the_tls_ports_admit_the_other_side_only(cluster):
     # app1 shares the private network but is neither side: the firewall drops it on both hosts.
     assert not _reachable(cluster, "app1", BACKUP_SERVER)
     assert not _reachable(cluster, "app1", "db")
+
+
+def test_a_killed_tls_server_restarts_and_one_that_cannot_start_alerts(cluster):
+    """The TLS servers' Restart= and start limit at work on both sides: kill -9 and each serves
+    again; a start that fails and each stays failed (not looping) until Prometheus's
+    SystemdUnitFailed fires for it; repaired, each serves again."""
+    sides = ("db", BACKUP_SERVER)
+
+    def both_serve() -> bool:
+        return _reachable(cluster, "db", BACKUP_SERVER) and _reachable(cluster, BACKUP_SERVER, "db")
+
+    restarted = {role: kill_and_wait_restart(cluster.server(role), UNIT) for role in sides}
+    wait_until(both_serve, timeout=30, what="both TLS servers listening after kill -9")
+    hosts = {INVENTORY_HOSTS[role] for role in sides}
+    firing = f'ALERTS{{alertname="SystemdUnitFailed", alertstate="firing", name="{UNIT}"}}'
+    with ExitStack() as stack:
+        broke = time.monotonic()
+        failed = {
+            role: stack.enter_context(failing_start(cluster.server(role), UNIT)) for role in sides
+        }
+        wait_until(
+            lambda: {r["metric"]["host"] for r in query(cluster.server("db"), firing)} >= hosts,
+            timeout=300,
+            interval=5,
+            what=f"SystemdUnitFailed firing for {UNIT} on both hosts",
+        )
+        fired = time.monotonic() - broke
+    for role in sides:
+        assert cluster.sh(role, f"systemctl is-active {UNIT}") == "active", role
+    wait_until(both_serve, timeout=30, what="both TLS servers listening after the repair")
+    _pgbackrest(cluster, "db", "postgres", "check")  # WAL reaches both repositories again
+    print(
+        f"\n{UNIT}: kill -9 -> active again: "
+        + ", ".join(f"{r} {s:.1f} s" for r, s in restarted.items())
+    )
+    print(
+        f"{UNIT}: failing start -> failed: "
+        + ", ".join(f"{r} {s:.1f} s ({n} restarts)" for r, (s, n) in failed.items())
+        + f"; SystemdUnitFailed firing for both {fired:.0f} s after the break"
+    )
