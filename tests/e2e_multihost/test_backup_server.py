@@ -176,7 +176,6 @@ def test_a_killed_tls_server_restarts_and_one_that_cannot_start_alerts(cluster):
                 strict=True,
             )
         )
-    assert both_serve(), "a TLS server active again after kill -9 but not reachable"
     hosts = {INVENTORY_HOSTS[role] for role in sides}
     firing = f'ALERTS{{alertname="SystemdUnitFailed", alertstate="firing", name="{UNIT}"}}'
     failed: dict[str, FailedStart] = {}
