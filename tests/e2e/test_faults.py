@@ -11,10 +11,10 @@ from __future__ import annotations
 import shlex
 import threading
 import time
-from pathlib import PurePosixPath
 
 import pytest
 from support.monitoring import EXPORTERS, MONITORING
+from support.unit_faults import failing_start, kill_and_wait_restart
 
 from .alert_sink import AlertSink
 from .app_metrics import sample, scrape, wait_for
@@ -33,28 +33,6 @@ CHECKS = {
         for unit, port in {**EXPORTERS, **MONITORING}.items()
     },
 }
-# Runs on the server: kill -9 the unit's main process, then poll until systemd has started a new
-# one and it serves; prints the seconds that took (the server's own clock, no SSH latency).
-KILL_AND_WAIT = r"""
-unit="$1"; check="$2"
-old="$(systemctl show -p MainPID --value "$unit")"
-[ "$old" -gt 0 ] || { echo "no main process for $unit"; exit 2; }
-start="$(date +%s.%N)"
-kill -9 "$old"
-while :; do
-    now="$(date +%s.%N)"
-    pid="$(systemctl show -p MainPID --value "$unit")"
-    if [ "$pid" -gt 0 ] && [ "$pid" != "$old" ] && [ "$(systemctl is-active "$unit")" = active ] \
-        && sh -c "$check" >/dev/null 2>&1; then
-        echo "$now $start" | awk '{printf "%.2f\n", $1 - $2}'
-        exit 0
-    fi
-    if [ "$(echo "$now $start" | awk '{print ($1 - $2 > 60)}')" = 1 ]; then
-        echo "$unit not back after 60 s"; systemctl status --no-pager "$unit" | tail -5; exit 1
-    fi
-    sleep 0.1
-done
-"""
 
 
 @pytest.fixture(scope="module")
@@ -67,14 +45,6 @@ def sink(server):
     receiver = AlertSink(server.host_ip).start()
     yield receiver
     receiver.stop()
-
-
-def _kill_and_wait(server, unit: str) -> float:
-    out = server.sh(
-        f"sh -c {shlex.quote(KILL_AND_WAIT)} kill {shlex.quote(unit)} {shlex.quote(CHECKS[unit])}",
-        timeout=120,
-    )
-    return float(out.splitlines()[-1])
 
 
 def _post_ids_present(server, ids: list[int]) -> set[int]:
@@ -99,7 +69,7 @@ def test_every_service_comes_back_after_kill_9_under_load(server, client):
         time.sleep(2)  # some acknowledged writes before the first fault
         for unit in CHECKS:
             before = time.time()
-            recovered[unit] = _kill_and_wait(server, unit)
+            recovered[unit] = kill_and_wait_restart(server, unit, CHECKS[unit])
             # The API may fail from the kill until the service serves again (plus the request
             # in flight then).
             windows.append((before, time.time() + 2))
@@ -120,59 +90,17 @@ def test_every_service_comes_back_after_kill_9_under_load(server, client):
     assert not missing, f"acknowledged posts lost: {sorted(missing)}"
 
 
-# A runtime drop-in (gone at the next boot) whose ExecStartPre fails: Gunicorn cannot start.
-BROKEN_START = "/run/systemd/system/gunicorn.service.d/fault-drill.conf"
-# Runs on the server: restart Gunicorn onto the broken start, then poll until the unit is failed
-# and no restart is pending; prints the seconds that took, how many restarts systemd made and
-# the socket's state then.
-RESTART_UNTIL_FAILED = r"""
-start="$(date +%s.%N)"
-systemctl restart gunicorn.service 2>/dev/null && { echo "Gunicorn started despite $1"; exit 2; }
-while :; do
-    now="$(date +%s.%N)"
-    if [ "$(systemctl show -p ActiveState --value gunicorn.service)" = failed ] \
-        && [ "$(systemctl show -p SubState --value gunicorn.service)" = failed ]; then
-        echo "$now $start $(systemctl show -p NRestarts --value gunicorn.service)" \
-            "$(systemctl show -p ActiveState --value gunicorn.socket)" \
-            | awk '{printf "%.2f %d %s\n", $1 - $2, $3, $4}'
-        exit 0
-    fi
-    if [ "$(echo "$now $start" | awk '{print ($1 - $2 > 90)}')" = 1 ]; then
-        echo "gunicorn.service still restarting after 90 s:" \
-            "$(systemctl show -p NRestarts --value gunicorn.service) restarts"
-        exit 1
-    fi
-    sleep 0.2
-done
-"""
-
-
 def _gunicorn_cannot_start(server, sink, client) -> str:
     """Gunicorn restarted onto a start that fails: its restarts end at the start limit and the
     unit stays failed (not looping), so the site is down for good; SystemdUnitFailed names it and
     the probe alert comes. Repaired (drop-in gone, failed starts forgotten), the API answers and
     both alerts resolve."""
-    server.sh(
-        f"mkdir -p {shlex.quote(str(PurePosixPath(BROKEN_START).parent))} "
-        f"&& printf '[Service]\\nExecStartPre=/bin/false\\n' > {BROKEN_START} "
-        "&& systemctl daemon-reload"
-    )
     broke = time.monotonic()
-    try:
-        out = server.sh(
-            f"sh -c {shlex.quote(RESTART_UNTIL_FAILED)} restart {BROKEN_START}", timeout=150
-        )
-        to_failed, restarts, socket = out.splitlines()[-1].split()
+    with failing_start(server, "gunicorn.service", companions=("gunicorn.socket",)) as failed:
         unit_alert = sink.wait_for(
             "SystemdUnitFailed", since=broke, timeout=240, name="gunicorn.service"
         )
         probe_alert = sink.wait_for("ProbeFailing", since=broke, timeout=240, path="/healthz")
-    finally:
-        server.sh(
-            f"rm -f {BROKEN_START} && systemctl daemon-reload "
-            "&& systemctl reset-failed gunicorn.socket gunicorn.service "
-            "&& systemctl start gunicorn.socket gunicorn.service"
-        )
     repaired = time.monotonic()
     assert unit_alert, "no SystemdUnitFailed alert for gunicorn.service within 4 minutes"
     assert probe_alert, "no ProbeFailing alert within 4 minutes of Gunicorn failing"
@@ -186,8 +114,8 @@ def _gunicorn_cannot_start(server, sink, client) -> str:
     assert unit_resolved, "SystemdUnitFailed did not resolve within 4 minutes of the repair"
     assert probe_resolved, "ProbeFailing did not resolve within 4 minutes of the repair"
     return (
-        f"Gunicorn cannot start: failed after {float(to_failed):.1f} s ({restarts} restarts, "
-        f"socket {socket}); "
+        f"Gunicorn cannot start: failed after {failed.seconds:.1f} s ({failed.restarts} restarts, "
+        f"socket {failed.states['gunicorn.socket']}); "
         f"SystemdUnitFailed after {unit_alert.received - broke:.0f} s, "
         f"ProbeFailing after {probe_alert.received - broke:.0f} s; repaired: API answered after "
         f"{answered:.1f} s, resolved {unit_resolved.received - repaired:.0f} s and "

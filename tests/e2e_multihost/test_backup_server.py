@@ -4,17 +4,23 @@ other's name only, the port open to the other side only.
 
 The lab's economy: app2 is the backup server (BACKUP_SERVER) as well as an app server; a real
 deployment gives it a host of its own (README, "Backups"). The figures printed are the time of
-`pgbackrest check` (WAL into both repositories) and of a differential backup into repo2.
+`pgbackrest check` (WAL into both repositories), of a differential backup into repo2, and the
+drill's (marked `faults`: it breaks both TLS servers for a while): kill -9 -> active again, a start
+that fails -> failed for good -> SystemdUnitFailed firing.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from support.monitoring import query, wait_until
 from support.roles import role_default
+from support.unit_faults import FailedStart, failing_start, kill_and_wait_restart
 
 from .cluster import BACKUP_SERVER, INVENTORY_HOSTS
 
@@ -22,6 +28,7 @@ STANZA = "board"
 PORT = 8432
 CONF = "/etc/pgbackrest/pgbackrest.conf"
 TLS_DIR = "/etc/pgbackrest/tls"
+UNIT = "pgbackrest.service"
 REPO1 = role_default("backup", "backup_repo_path")
 REPO2 = role_default("backup", "backup_server_repo_path")
 
@@ -145,3 +152,70 @@ def test_the_tls_ports_admit_the_other_side_only(cluster):
     # app1 shares the private network but is neither side: the firewall drops it on both hosts.
     assert not _reachable(cluster, "app1", BACKUP_SERVER)
     assert not _reachable(cluster, "app1", "db")
+
+
+@pytest.mark.faults
+def test_a_killed_tls_server_restarts_and_one_that_cannot_start_alerts(cluster):
+    """The TLS servers' Restart= and start limit at work on both sides at once (the drill's time
+    is mostly the alert's `for`, so both cost what one does): kill -9 and each serves again; a
+    start that fails and each stays failed (not looping) until Prometheus's SystemdUnitFailed
+    fires for it; repaired, each serves again and WAL reaches both repositories."""
+    sides = ("db", BACKUP_SERVER)
+    listening = f"ss -Hltn 'sport = :{PORT}' | grep -q ."
+
+    def both_serve() -> bool:
+        return _reachable(cluster, "db", BACKUP_SERVER) and _reachable(cluster, BACKUP_SERVER, "db")
+
+    with ThreadPoolExecutor(len(sides)) as pool:
+        restarted = dict(
+            zip(
+                sides,
+                pool.map(
+                    lambda r: kill_and_wait_restart(cluster.server(r), UNIT, listening), sides
+                ),
+                strict=True,
+            )
+        )
+    hosts = {INVENTORY_HOSTS[role] for role in sides}
+    firing = f'ALERTS{{alertname="SystemdUnitFailed", alertstate="firing", name="{UNIT}"}}'
+    failed: dict[str, FailedStart] = {}
+    alerted = threading.Event()
+
+    def break_until_alerted(role: str) -> None:
+        # Each side in its own thread, broken and repaired at the same time as the other.
+        with failing_start(cluster.server(role), UNIT) as failed[role]:
+            alerted.wait(timeout=300)
+
+    def alert_fired(breaks) -> bool:
+        for done in (b for b in breaks if b.done()):
+            done.result()  # a side whose break failed fails the test now
+        return {r["metric"]["host"] for r in query(cluster.server("db"), firing)} >= hosts
+
+    with ThreadPoolExecutor(len(sides)) as pool:
+        broke = time.monotonic()
+        breaks = [pool.submit(break_until_alerted, role) for role in sides]
+        try:
+            wait_until(
+                lambda: alert_fired(breaks),
+                timeout=300,
+                interval=2,
+                what=f"SystemdUnitFailed firing for {UNIT} on both hosts",
+            )
+            fired = time.monotonic() - broke
+        finally:
+            alerted.set()
+        for done in breaks:
+            done.result()
+    for role in sides:
+        assert cluster.sh(role, f"systemctl is-active {UNIT}") == "active", role
+    wait_until(both_serve, timeout=30, what="both TLS servers listening after the repair")
+    _pgbackrest(cluster, "db", "postgres", "check")  # WAL reaches both repositories again
+    print(
+        f"\n{UNIT}: kill -9 -> active again: "
+        + ", ".join(f"{r} {s:.1f} s" for r, s in restarted.items())
+    )
+    print(
+        f"{UNIT}: failing start -> failed: "
+        + ", ".join(f"{r} {f.seconds:.1f} s ({f.restarts} restarts)" for r, f in failed.items())
+        + f"; SystemdUnitFailed firing for both {fired:.0f} s after the break"
+    )
