@@ -166,6 +166,10 @@ def test_a_push_whose_test_job_fails_is_not_deployed(provisioned, revisions, pus
     # Its real migrations-check failed: the commit's missing migration.
     assert re.search(r"\[Makefile:\d+: migrations-check\] Error 1", out), out[-5000:]
     assert {job: "succeeded" for job in FIRST_STAGE - {TEST_JOB}}.items() <= jobs.items(), jobs
+    # act's only error is that failure: the deploy job was skipped for it (act also stops at a
+    # `uses:` it cannot read, GitHub's `$/...`, with an error of its own).
+    errors = re.findall(r"^Error: (.+?)\s*$", out, re.M)
+    assert errors == [f"Job '{_JOBS['test']['name']}' failed"], errors
     # The deploy job never started: none of its lines, none of deploy.yml's steps.
     assert not [job for job in jobs if job.startswith(DEPLOY_JOB)], jobs
     assert f"[{DEPLOY_JOB}/" not in out
@@ -181,6 +185,7 @@ def test_the_fix_pushed_passes_ci_and_ships_the_built_artifact(provisioned, revi
     commit = _git(clone, "rev-parse", "HEAD")
     out = pushes("fixed")
     jobs = _jobs(out)
+    assert not re.findall(r"^Error: .+", out, re.M), out[-5000:]
     assert {job: "succeeded" for job in FIRST_STAGE}.items() <= jobs.items(), out[-5000:]
     assert [outcome for job, outcome in jobs.items() if job.startswith(DEPLOY_JOB)] == [
         "succeeded"
