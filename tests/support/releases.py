@@ -83,15 +83,21 @@ LOCKING_TABLE = "board_tag"
 LOCKING_MIGRATION = "e2e_tag_note"
 
 
-def _add_tag_note(clone: Path) -> None:
-    """A nullable column on Tag: the model's field and its migration (ALTER TABLE board_tag ADD
-    COLUMN e2e_note text NULL, which waits for every transaction that touched the table)."""
+def add_tag_note_field(clone: Path) -> None:
+    """A nullable e2e_note field on the Tag model, without its migration (_add_tag_note writes
+    one): alone, a model change whose migration was forgotten (`make migrations-check` fails)."""
     _replace(
         clone / "app/board/models.py",
         "    name = models.CharField(max_length=TAG_NAME_MAX_LENGTH, unique=True)\n",
         "    name = models.CharField(max_length=TAG_NAME_MAX_LENGTH, unique=True)\n"
         "    e2e_note = models.TextField(null=True, blank=True)\n",
     )
+
+
+def _add_tag_note(clone: Path) -> None:
+    """A nullable column on Tag: the model's field and its migration (ALTER TABLE board_tag ADD
+    COLUMN e2e_note text NULL, which waits for every transaction that touched the table)."""
+    add_tag_note_field(clone)
     migrations = clone / "app/board/migrations"
     last = max(m.stem for m in migrations.glob("0*.py"))
     (migrations / f"{LOCKING_MIGRATION}.py").write_text(
