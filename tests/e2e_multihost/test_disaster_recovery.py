@@ -5,19 +5,18 @@ Posts are written through the API, a differential backup goes into repo2 on the 
 more posts follow (they come back from the archived WAL), then the database server is destroyed
 and re-created from the cached rootfs: same inventory name and address, a new SSH key and host
 key (the inventory is rewritten), an empty disk. The procedure then runs as an operator runs it:
-site.yml on the new host and the backup server stops at the backup role (the repositories hold
-another cluster's stanza), restore.yml restores repo2's backup and WAL (-e restore_repo=2, in
-disaster-recovery mode), and site.yml limited to the roles that changed hands the new database
-CA to the app servers and gives the new host its repo1. The API then serves every post written
-before, and writes again. Figures: the seconds of each step and of the whole drill (its RTO),
-the rows checked.
+site.yml stops at once (the backup server holds the stanza's backups), and site.yml in
+disaster-recovery mode provisions the new host, restores repo2's backup and WAL where it would
+create a new cluster's stanza, hands the new database CA to the app servers and gives the new host
+its repo1. The API then serves every post written before, and writes again. Figures: the seconds
+of each step and of the whole drill (its RTO), the posts checked.
 
 Same address rather than a fourth host: the lab's economy (no extra host, network or provisioning
 of the app servers' firewall rules); the inventory still changes (keys, host key), and a new
 address only adds pg1-host on the backup server and the app servers' database host, which the
-same site.yml runs rewrite. Marked ``drills``: it destroys the database server, so it runs after
-the read-only, release and fault modules (file order puts it before test_external_database,
-which needs a PostgreSQL on the database server's host only, and test_acme, the app servers').
+same site.yml run rewrites. Marked ``last`` and named before test_idempotence: its second
+site.yml, which must change nothing, then also proves the recovered fleet converged, and the
+release, fault and external-database modules run on the recovered fleet.
 """
 
 from __future__ import annotations
@@ -30,10 +29,9 @@ from support.roles import role_default
 from .cluster import BACKUP_SERVER, DB, INVENTORY_HOSTS, su_sql, write_on_one_read_on_the_other
 from .lab_inventory import write_lab_hosts
 
-pytestmark = pytest.mark.drills
+pytestmark = pytest.mark.last
 
 STANZA = role_default("backup", "backup_stanza")
-RESTORE_LOG = role_default("release", "release_restore_log")
 # Posts written before the backup into repo2, and after it (replayed from repo2's WAL).
 POSTS_BEFORE_BACKUP, POSTS_AFTER_BACKUP = 5, 5
 # Every column of every post, in key order.
@@ -41,7 +39,7 @@ DIGEST_SQL = (
     "SELECT count(*) || ' ' || md5(coalesce(string_agg(p::text, ',' ORDER BY post_no), ''))"
     " FROM post p"
 )
-REFUSAL = "Restore it from the backup server first"
+REFUSAL = "Restore it from the backup server"
 
 
 def _words(text: str) -> str:
@@ -84,14 +82,14 @@ def test_restore_refuses_a_repository_the_database_server_does_not_have(cluster)
 @pytest.fixture(scope="module")
 def drill(cluster, clients):
     app1, app2 = clients["app1"], clients["app2"]
-    db_host, backup_host = INVENTORY_HOSTS["db"], INVENTORY_HOSTS[BACKUP_SERVER]
     first, token = write_on_one_read_on_the_other(app1, app2, "dr-0")
-    posts = {first: "dr-0"}
+    before = {first: "dr-0"}
     for i in range(1, POSTS_BEFORE_BACKUP):
-        posts[_post(app1, token, f"dr-{i}")] = f"dr-{i}"
+        before[_post(app1, token, f"dr-{i}")] = f"dr-{i}"
     cluster.sh(BACKUP_SERVER, "systemctl start board-backup@diff.service")
+    after = {}
     for i in range(POSTS_BEFORE_BACKUP, POSTS_BEFORE_BACKUP + POSTS_AFTER_BACKUP):
-        posts[_post(app2, token, f"dr-{i}")] = f"dr-{i}"
+        after[_post(app2, token, f"dr-{i}")] = f"dr-{i}"
     # Switches the WAL segment and waits until it is archived into both repositories: every
     # acknowledged post is in repo2 (a real loss costs up to archive_timeout more).
     cluster.sh("db", f"cd / && runuser -u postgres -- pgbackrest --stanza={STANZA} check")
@@ -104,76 +102,59 @@ def drill(cluster, clients):
     seconds["fresh host"] = time.monotonic() - started
 
     step = time.monotonic()
-    site_new = cluster.prov.run_playbook(
-        "dr-site-new-db",
+    refused = cluster.prov.run_playbook("dr-site-refused")
+    seconds["site.yml (refused)"] = time.monotonic() - step
+
+    step = time.monotonic()
+    recovery = cluster.prov.run_playbook(
+        "dr-site-recovery",
         extra_args=[
-            "--limit",
-            f"{db_host},{backup_host}",
-            "--tags",
-            "base,postgresql,redis,backup",
+            "-e",
+            "backup_disaster_recovery=true",
+            "-e",
+            f"backup_disaster_recovery_confirm={DB}",
         ],
     )
-    seconds["site.yml on the new host (stops)"] = time.monotonic() - step
-
-    step = time.monotonic()
-    restore = cluster.prov.run_playbook(
-        "dr-restore",
-        "restore.yml",
-        [
-            "-e",
-            "restore_disaster_recovery=true",
-            "-e",
-            "restore_repo=2",
-            "-e",
-            f"restore_confirm={DB}",
-        ],
-    )
-    seconds["restore.yml from repo2"] = time.monotonic() - step
-    assert restore.returncode == 0, f"{restore.log_path}\n{restore.tail()}"
-
-    step = time.monotonic()
-    site_after = cluster.prov.run_playbook(
-        "dr-site-after",
-        extra_args=["--tags", "postgresql,backup,app"],
-    )
-    assert site_after.returncode == 0, f"{site_after.log_path}\n{site_after.tail()}"
+    seconds["site.yml (disaster recovery)"] = time.monotonic() - step
+    assert recovery.returncode == 0, f"{recovery.log_path}\n{recovery.tail()}"
     for client in (app1, app2):
         _wait_for_api(client, f"/api/v1/posts/{first}/")
-    seconds["site.yml (postgresql, backup, app)"] = time.monotonic() - step
     rto = time.monotonic() - started
     print("\ndisaster recovery drill: " + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()))
-    print(f"RTO of the drill (loss to the API serving the restored data): {rto:.0f} s")
+    print(f"RTO of the drill (host lost to the API serving the restored posts): {rto:.0f} s")
     return {
-        "posts": posts,
+        "before": before,
+        "after": after,
         "token": token,
         "digest": digest,
-        "site_new": site_new,
-        "restore": restore,
+        "refused": refused,
+        "recovery": recovery,
     }
 
 
-def test_site_stops_on_a_fresh_database_server_and_names_the_procedure(drill):
-    run = drill["site_new"]
+def test_site_stops_at_once_on_a_fresh_database_server_and_names_the_procedure(cluster, drill):
+    run = drill["refused"]
     assert run.returncode != 0, run.tail()
     out = _words(run.stdout)
-    assert REFUSAL in out and "restore_disaster_recovery=true" in out, run.tail()
-    # It stopped there, on the new host only: no stanza-create against the lost cluster's
-    # repositories; the backup server's run went on.
+    assert REFUSAL in out and "backup_disaster_recovery=true" in out, run.tail()
+    # It stopped before any server changed (the fresh host got no empty cluster).
+    assert all(counts["changed"] == 0 for counts in run.recap.values()), run.recap
     assert run.recap[INVENTORY_HOSTS["db"]]["failed"] == 1, run.recap
-    assert run.recap[INVENTORY_HOSTS[BACKUP_SERVER]]["failed"] == 0, run.recap
 
 
 def test_the_api_serves_every_post_written_before_the_loss(cluster, clients, drill):
+    posts = {**drill["before"], **drill["after"]}
     for role, client in clients.items():
-        for post_id, title in drill["posts"].items():
+        for post_id, title in posts.items():
             response = client.request(f"/api/v1/posts/{post_id}/")
             assert response.status == 200 and response.json()["title"] == title, (role, post_id)
     # The whole post table, every row and its content, as it was before the loss.
     digest = su_sql(cluster, DIGEST_SQL)
     assert digest == drill["digest"], (digest, drill["digest"])
     print(
-        f"\nrows checked: {digest.split()[0]} posts (table digest), "
-        f"{len(drill['posts'])} read through the API on each app server"
+        f"\nposts checked: {digest.split()[0]} (table digest); {len(posts)} read through the API"
+        f" on each app server, {len(drill['after'])} of them written after the last backup"
+        " (replayed from repo2's WAL)"
     )
 
 
@@ -184,8 +165,9 @@ def test_writes_work_again_and_the_new_server_backs_up_into_both_repositories(
     post_id = _post(clients["app2"], drill["token"], "dr-after")
     assert clients["app1"].request(f"/api/v1/posts/{post_id}/").status == 200
     write_on_one_read_on_the_other(clients["app1"], clients["app2"], "dr-after-2")
-    log = cluster.sh("db", f"tail -n 1 {RESTORE_LOG}")
-    assert "repo=2 disaster_recovery=true" in log, log
+    # pgBackRest's own log of the restore: from repo2, the only copy left.
+    log = cluster.sh("db", f"grep 'restore command begin' /var/log/pgbackrest/{STANZA}-restore.log")
+    assert len(log.splitlines()) == 1 and "--repo=2" in log, log
     check = f"pgbackrest --stanza={STANZA} --log-level-console=info check"
     out = cluster.sh("db", f"cd / && runuser -u postgres -- {check}")
     for repo in ("repo1", "repo2"):
