@@ -1,4 +1,6 @@
-"""A second site.yml run over the three servers changes nothing."""
+"""A second site.yml run over the three servers changes nothing. It runs after the disaster
+recovery drill (test_disaster_recovery.py, also marked ``last``, comes first in file order), so it
+also proves that the recovery's site.yml left the fleet converged, the new database server too."""
 
 from __future__ import annotations
 

@@ -179,6 +179,17 @@ class Lab:
         log(f"lab {self.name} is up ({time.monotonic() - started:.0f}s)")
         return self
 
+    def replace(self, role: str, timeout: float = 180) -> LabServer:
+        """Lose the server ``role`` with its disk and boot a fresh one from the cached rootfs in
+        its place (same name and address, a new SSH key and host key: rewrite the inventory)."""
+        srv = self.servers[role]
+        srv.down()
+        srv.start(rootfs_tarball(self.release))
+        srv.finish(timeout)
+        self._write_client_files()
+        self._save_state()
+        return srv
+
     def _proxy(self) -> None:
         proc = proxy.start(self._wd, self.host_ip, self.prefix, prefix_len=24)
         self.proxy_pid = proc.pid
