@@ -18,7 +18,7 @@ PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest
 PYTEST_FIGURES := -rfEP
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy check-push test-sentry test-side-by-side test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy check-push test-sentry test-side-by-side test-first-line test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -110,17 +110,21 @@ test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (
 	$(PYTEST_INFRA) tests/deploy
 
 test-side-by-side: $(VENV)/.dev-installed ## make test's longest part: two lines of suites, side by side.
-	# The single-host end-to-end suite (the longest) on one line; on the other, the three-host one,
-	# then the controller, bench and container suites. Both hosts' suites wait on timers, alerts
-	# and load most of the time, so two cores run both lines in little more than the longer one.
+	# Two lines of about the same length: the single-host end-to-end suite, then the bench and
+	# container suites; the three-host one (its disaster-recovery drill provisions a fourth host),
+	# then the controller's. Both hosts' suites wait on timers, alerts and load most of the time,
+	# so two cores run both lines in little more than the longer one.
 	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
-	$(MAKE) --no-print-directory --output-sync=target -j2 test-e2e test-second-line
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
+
+test-first-line: $(VENV)/.dev-installed
+	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory test-bench
+	$(MAKE) --no-print-directory test-containers
 
 test-second-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory test-e2e-multihost
 	$(MAKE) --no-print-directory test-deploy
-	$(MAKE) --no-print-directory test-bench
-	$(MAKE) --no-print-directory test-containers
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e
