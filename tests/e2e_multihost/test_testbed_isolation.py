@@ -7,6 +7,8 @@ port 443, and every restart failed."""
 
 from __future__ import annotations
 
+from support.unit_faults import kill_and_wait_restart
+
 from .cluster import APP_SERVERS
 
 UNIT = "board-testbed-twin"
@@ -23,11 +25,7 @@ def test_a_unit_killed_on_one_server_takes_its_children_and_not_the_other_server
     for role in APP_SERVERS:
         cluster.sh(role, START)
     try:
-        cluster.sh(
-            first,
-            f"kill -9 $(systemctl show -p MainPID --value {UNIT}) && sleep 1 && "
-            f"timeout 20 sh -c 'until systemctl -q is-active {UNIT}; do sleep 0.5; done'",
-        )
+        kill_and_wait_restart(cluster.server(first), UNIT)
         journal = cluster.sh(first, f"journalctl -q -u {UNIT} --no-pager -o cat")
         assert "Failed to kill control group" not in journal, journal
         # The restarted unit's two processes, and no child of the killed one left over.
