@@ -41,12 +41,27 @@ def _comment(text: str, prefix: str = "# ") -> str:
     return "#\n" + "".join(f"{prefix}{line}".rstrip() + "\n" for line in text.splitlines()) + "#"
 
 
+def _combine(*dicts: dict) -> dict:
+    """Ansible's `combine` filter (not recursive): later dicts win."""
+    merged: dict = {}
+    for d in dicts:
+        merged.update(d)
+    return merged
+
+
+def _to_nice_yaml(value, indent: int = 4, sort_keys: bool = True) -> str:
+    """Ansible's `to_nice_yaml` filter: block style, the given indent."""
+    return yaml.safe_dump(
+        value, indent=indent, sort_keys=sort_keys, default_flow_style=False, allow_unicode=True
+    )
+
+
 def _environment() -> jinja2.Environment:
     # Ansible's template module: trim_blocks, and the template's trailing newline kept.
     env = jinja2.Environment(  # noqa: S701 - renders config files, not HTML
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True
     )
-    env.filters.update(bool=_bool, comment=_comment)
+    env.filters.update(bool=_bool, combine=_combine, comment=_comment, to_nice_yaml=_to_nice_yaml)
     return env
 
 
