@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 from support.client import Client
+from support.fault_load import Writer
 from support.inventory import SERVER_NAME
 from support.load import HttpsLoad
 
-from .fault_load import Writer
 from .testbed import Testbed
 from .tunnel import ssh_tunnel
 

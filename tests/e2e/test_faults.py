@@ -13,12 +13,12 @@ import threading
 import time
 
 import pytest
+from support.fault_load import Writer
 from support.monitoring import EXPORTERS, MONITORING
 from support.unit_faults import failing_start, kill_and_wait_restart
 
 from .alert_sink import AlertSink
 from .app_metrics import sample, scrape, wait_for
-from .fault_load import Writer
 
 pytestmark = pytest.mark.faults
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import secrets
 import shlex
-import time
 from dataclasses import dataclass
 
 from e2e.testbed.lab import Lab
+from support.client import post_auth
 from support.playbooks import Provisioned
 from support.roles import role_default
 
@@ -92,30 +92,18 @@ def served(cluster) -> dict[str, str]:
     }
 
 
-def _auth_call(client, path: str, body: dict):
-    """A POST to an auth endpoint. The API suite before it, run on both servers from the
-    controller's one address, may have spent this minute's auth rate: wait out the app's 429 as
-    its Retry-After says (a few times at most)."""
-    for _ in range(3):
-        response = client.request(path, method="POST", json_body=body)
-        if response.status != 429:
-            break
-        time.sleep(int(response.header("Retry-After") or 5) + 1)
-    return response
-
-
 def write_on_one_read_on_the_other(one, other, title: str) -> tuple[int, str]:
     """Register on one app server, take a token on the other, post on the first and read the post
     on the second. Returns the post's id and the access token."""
     username, password = f"mh_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
-    reg = _auth_call(
+    reg = post_auth(
         one,
         "/api/v1/auth/register/",
         {"username": username, "password": password, "email": f"{username}@example.com"},
     )
     assert reg.status == 201, reg.body
     # A token issued by one server is good on the other: one SECRET_KEY, one user table.
-    tok = _auth_call(other, "/api/v1/auth/token/", {"username": username, "password": password})
+    tok = post_auth(other, "/api/v1/auth/token/", {"username": username, "password": password})
     assert tok.status == 200, tok.body
     access = tok.json()["access"]
     post = one.request(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,3 +113,15 @@ def parse_response(proc: subprocess.CompletedProcess) -> Response:
         key, _, value = line.partition(":")
         headers.setdefault(key.strip().lower(), []).append(value.strip())
     return Response(rc=0, status=status, headers=headers, body=body, stderr=proc.stderr)
+
+
+def post_auth(client: Client, path: str, body: dict) -> Response:
+    """A POST to an auth endpoint (register, token). Tests before may have spent this minute's
+    auth rate from the controller's one address (both app servers' API suites, a drill's
+    writers): wait out the app's 429 as its Retry-After says, a few times at most."""
+    for _ in range(3):
+        response = client.request(path, method="POST", json_body=body)
+        if response.status != 429:
+            break
+        time.sleep(int(response.header("Retry-After") or 5) + 1)
+    return response

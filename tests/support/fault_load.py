@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from support.client import Client
+from support.client import Client, post_auth
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,14 @@ class Writer:
         self._thread = threading.Thread(target=self._run, daemon=True)
         username = f"faults_{secrets.token_hex(4)}"
         password = secrets.token_urlsafe(16)
-        registered = client.request(
+        registered = post_auth(
+            client,
             "/api/v1/auth/register/",
-            method="POST",
-            json_body={"username": username, "password": password, "email": f"{username}@e.test"},
+            {"username": username, "password": password, "email": f"{username}@e.test"},
         )
         assert registered.status == 201, registered.body
-        token = client.request(
-            "/api/v1/auth/token/",
-            method="POST",
-            json_body={"username": username, "password": password},
+        token = post_auth(
+            client, "/api/v1/auth/token/", {"username": username, "password": password}
         )
         assert token.status == 200, token.body
         self._token = token.json()["access"]
@@ -69,6 +67,10 @@ class Writer:
 
     def acknowledged(self) -> list[int]:
         return [a.post_id for a in self.answers if a.post_id is not None]
+
+    def first_acknowledged_after(self, moment: float) -> Answer | None:
+        """The first 201 whose request started at or after `moment` (time.time())."""
+        return next((a for a in self.answers if a.status == 201 and a.started >= moment), None)
 
     def errors_outside(self, windows: list[tuple[float, float]]) -> list[Answer]:
         """Failed answers whose request did not overlap any (start, end) window."""
