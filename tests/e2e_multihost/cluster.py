@@ -81,8 +81,9 @@ def connect(cluster, role: str, sql: str, **conninfo) -> dict:
     return json.loads(out.splitlines()[-1])
 
 
-def su_sql(cluster, sql: str) -> str:
-    return cluster.sh("db", f"cd / && sudo -u postgres psql -XAtq -d {DB} -c {shlex.quote(sql)}")
+def su_sql(cluster, sql: str, role: str = "db") -> str:
+    """`sql` as postgres on the database server `role` (with Patroni: the one that leads)."""
+    return cluster.sh(role, f"cd / && sudo -u postgres psql -XAtq -d {DB} -c {shlex.quote(sql)}")
 
 
 def served(cluster) -> dict[str, str]:
