@@ -116,6 +116,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL through core.database: Django's backend, which waits up to this many seconds for a
+# server that takes writes before a new connection fails (a Patroni cluster's switchover).
+DATABASE_CONNECT_RETRY_SECONDS = env("DATABASE_CONNECT_RETRY_SECONDS", default=0, cast=float)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "core.database"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # `make run`'s workers write to one file concurrently. WAL lets readers go on during a write;
     # IMMEDIATE transactions take the write lock at BEGIN, where the busy timeout waits for it

@@ -1,6 +1,6 @@
 import pytest
-from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -11,7 +11,7 @@ def pytest_collection_modifyitems(config, items):
     """Tests marked `postgresql` need two real concurrent connections with row locks, or its
     full-text search. They run in `make test-postgres`; on SQLite (one writer at a time, no row
     locks, an icontains search) they are skipped, which the summary (-ra) lists."""
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    if connection.vendor == "postgresql":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (run by make test-postgres)")
     for item in items:
