@@ -68,6 +68,10 @@ PLAYBOOK = """
           'nginx': exporters_nginx_enabled | bool,
           'app_metrics': app_metrics_listen_address,
           'ssh_permit_open': base_ssh_permit_open,
+          'etcd_metrics': etcd_metrics_listen_address,
+          'etcd_metrics_allowed': etcd_metrics_allowed_sources,
+          'patroni_scrapers': patroni_restapi_scrapers,
+          'tls_ca': monitoring_tls_ca,
           } | to_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
@@ -89,6 +93,17 @@ board_servers:
       hosts:
         app1: {ansible_host: 203.0.113.11, board_private_address: 10.0.0.11}
         app2: {ansible_host: 10.0.0.12}
+"""
+# A Patroni cluster: two database servers, app1 the etcd witness.
+PATRONI = """
+board_servers:
+  vars: {ansible_connection: local}
+  children:
+    db_servers:
+      hosts:
+        db1: {ansible_host: 10.0.0.5}
+        db2: {ansible_host: 10.0.0.6}
+    app_servers: {hosts: {app1: {ansible_host: 10.0.0.11}}}
 """
 SCRAPE_PASSWORD = "scrape-password-0123456789"
 # The same layouts on Debian 13.
@@ -158,6 +173,10 @@ def test_one_server_scrapes_everything_on_loopback(tmp_path):
         "nginx": True,
         "app_metrics": "127.0.0.1",
         "ssh_permit_open": ["127.0.0.1:9090", "127.0.0.1:9093"],
+        "etcd_metrics": "127.0.0.1",
+        "etcd_metrics_allowed": [],
+        "patroni_scrapers": [],
+        "tls_ca": {},
     }
 
 
@@ -182,6 +201,10 @@ def test_three_servers_scrape_private_addresses_open_to_the_database_server_only
         "nginx": True,
         "app_metrics": "10.0.0.11",
         "ssh_permit_open": [],
+        "etcd_metrics": "10.0.0.11",
+        "etcd_metrics_allowed": ["10.0.0.5"],
+        "patroni_scrapers": ["10.0.0.5"],
+        "tls_ca": {},
     }
 
 
@@ -260,3 +283,31 @@ def test_debian_13s_nginx_and_redis_exporters_require_the_login(tmp_path):
     _render(three, THREE_TRIXIE)
     for host in ("app1", "app2"):
         assert WEB_CONFIG_FLAG in (three / f"{host}.prometheus-nginx-exporter").read_text()
+
+
+def test_a_patroni_cluster_is_scraped_patroni_over_tls_and_etcd_on_each_member(tmp_path):
+    config, servers = _render(tmp_path, PATRONI)
+    targets = _targets(config)
+    # Patroni's REST API listens on the private address only, with the cluster CA's certificate.
+    assert targets["patroni"] == [("db1", "10.0.0.5:8008"), ("db2", "10.0.0.6:8008")]
+    assert targets["etcd"] == [
+        ("db1", "127.0.0.1:2381"),
+        ("db2", "10.0.0.6:2381"),
+        ("app1", "10.0.0.11:2381"),
+    ]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["patroni"]["scheme"] == "https"
+    assert jobs["patroni"]["tls_config"] == {"ca_file": "/etc/prometheus/targets-ca.crt"}
+    assert "scheme" not in jobs["etcd"] and "basic_auth" not in jobs["patroni"]
+    # Each etcd metrics listener and REST API admits the monitoring server (db1) alone.
+    assert servers["db1"]["etcd_metrics"] == "127.0.0.1"
+    assert servers["db2"]["etcd_metrics"] == "10.0.0.6"
+    assert servers["db2"]["etcd_metrics_allowed"] == ["10.0.0.5"]
+    assert servers["app1"]["etcd_metrics_allowed"] == ["10.0.0.5"]
+    assert servers["db2"]["patroni_scrapers"] == ["10.0.0.5"]
+    assert servers["db1"]["tls_ca"] == {"host": "db1", "path": "/etc/etcd/tls/ca.crt"}
+
+
+def test_one_database_server_has_no_patroni_or_etcd_target(tmp_path):
+    config, _ = _render(tmp_path, THREE)
+    assert not {"patroni", "etcd"} & set(_targets(config))
