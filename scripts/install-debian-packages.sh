@@ -20,7 +20,17 @@ fi
 echo "install-debian-packages: installing ${missing[*]}"
 SUDO=""
 [[ $EUID -ne 0 ]] && SUDO="sudo"
-# Wait for another apt (another suite, unattended upgrades) instead of failing at once.
+# Two suites started side by side (make test-app) install at the same moment: one at a time, or
+# the second's `apt-get update` fails on the lists lock (DPkg::Lock::Timeout waits for dpkg's
+# lock only). The lock wait below is for another apt (unattended upgrades).
+exec 9>/run/lock/board-install-debian-packages.lock
+flock 9
+missing_now=()
+for pkg in "${missing[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing_now+=("$pkg")
+done
+((${#missing_now[@]} == 0)) && exit 0
+missing=("${missing_now[@]}")
 apt=(apt-get -o DPkg::Lock::Timeout=600)
 $SUDO "${apt[@]}" update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
