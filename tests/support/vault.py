@@ -19,6 +19,9 @@ VAULT_VALUE_BYTES = {
     "vault_exporters_scrape_password": 24,
     "vault_app_superuser_password": 18,
     "vault_backup_repo_cipher_pass": 36,
+    "vault_patroni_replication_password": 24,
+    "vault_patroni_rewind_password": 24,
+    "vault_patroni_restapi_password": 24,
 }
 
 
