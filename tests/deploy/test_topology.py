@@ -45,7 +45,9 @@ PLAYBOOK = """
       tags: [topology]
       ansible.builtin.set_fact:
         patroni_ca_certificate: "{{ test_ca }}"
-      when: inventory_hostname in groups['db_servers'] | default([]) and board_db_ha | default(false) | bool
+      when: >-
+        inventory_hostname in groups['db_servers'] | default([])
+        and board_db_ha | default(false) | bool
     - name: Render pg_hba.conf on the database server
       tags: [topology]
       ansible.builtin.template:
