@@ -21,7 +21,6 @@ from support.unit_faults import kill_and_wait_restart
 PORT = role_default("pgbouncer", "pgbouncer_port")
 CONF = f"{role_default('pgbouncer', 'pgbouncer_conf_dir')}/pgbouncer.ini"
 AUTH_FILE = f"{role_default('pgbouncer', 'pgbouncer_conf_dir')}/userlist.txt"
-EXPORTER_PORT = role_default("exporters", "exporters_pgbouncer_port")
 # Load threads: more than Gunicorn's threads (5 workers x 2 on the test server's 2 vCPUs), so every
 # Gunicorn thread holds a client connection to PgBouncer at once.
 LOAD_THREADS = 16
@@ -126,7 +125,8 @@ def test_a_plain_connection_is_refused_and_tls_with_scram_is_let_in(provisioned,
     tls = _runtime_psql(server, password, "sslmode=require")
     assert tls.returncode == 0 and tls.stdout.strip() == "1", tls.stderr
     wrong = _runtime_psql(server, password + "x", "sslmode=require")
-    assert wrong.returncode != 0 and "password authentication failed" in wrong.stderr, wrong.stderr
+    # PgBouncer's SCRAM check refuses it (PostgreSQL would say "password authentication failed").
+    assert wrong.returncode != 0 and "SASL authentication failed" in wrong.stderr, wrong.stderr
 
 
 def test_pgbouncer_checks_scram_secrets_from_a_root_and_postgres_only_file(provisioned, server):
@@ -138,10 +138,15 @@ def test_pgbouncer_checks_scram_secrets_from_a_root_and_postgres_only_file(provi
     assert provisioned.secrets["vault_postgresql_runtime_password"] not in auth
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Debian 12's prometheus-pgbouncer-exporter 1.7 exits against PgBouncer 1.18 "
+    "(KeyError: 'total_requests'): off in group_vars (board_pgbouncer_exporter) until replaced",
+)
 def test_prometheus_scrapes_the_pgbouncer_exporter(server):
     found = wait_until(
         lambda: query(server, 'pgbouncer_waiting_clients{job="pgbouncer"}'),
-        timeout=90,
+        timeout=20,
         what="pgbouncer_waiting_clients scraped by Prometheus",
     )
     print(f"\npgbouncer_waiting_clients: {[(s['metric'], s['value'][1]) for s in found]}")
@@ -154,12 +159,6 @@ def test_a_killed_pgbouncer_restarts_and_the_api_answers_again(server, client):
     started = time.monotonic()
     wait_until(lambda: client.request("/readyz").status == 200, timeout=60, what="/readyz 200")
     answered = time.monotonic() - started
-    # The exporter is bound to PgBouncer's unit: it must come back with it.
-    wait_until(
-        lambda: server.sh(f"ss -Hltn 'sport = :{EXPORTER_PORT}' | wc -l") != "0",
-        timeout=60,
-        what="the PgBouncer exporter listening again",
-    )
     print(
         f"\nkill -9 of pgbouncer: serving again after {seconds:.2f} s, the API ready "
         f"{answered:.2f} s later"
