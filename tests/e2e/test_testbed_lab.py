@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 # Testbed through its module: pytest would try to collect a class named Test... imported here
-from .testbed import Lab, LabServer, apt_cache, network, proxy, releases, server, ssh, state
+from .testbed import Lab, LabServer, network, proxy, releases, server, ssh, state
 
 
 @pytest.fixture(autouse=True)
@@ -141,29 +141,8 @@ def test_single_client_files_are_unchanged(tmp_path):
     ("kwargs", "allow"), [({}, "10.231.7.0/30"), ({"prefix_len": 24}, "10.231.7.0/24")]
 )
 def test_proxy_allows_the_subnet(tmp_path, monkeypatch, kwargs, allow):
-    _no_processes(monkeypatch)
+    monkeypatch.setattr(proxy.shutil, "chown", lambda *a: None)
+    monkeypatch.setattr(proxy.subprocess, "Popen", lambda *a, **kw: None)
     proxy.start(tmp_path, "10.231.7.1", "10.231.7", **kwargs)
     conf = (tmp_path / "tinyproxy.conf").read_text().splitlines()
     assert f"Allow {allow}" in conf and "Listen 10.231.7.1" in conf
-
-
-@pytest.mark.parametrize(("setting", "cached"), [(None, True), ("1", True), ("0", False)])
-def test_proxy_sends_the_archive_to_the_shared_apt_cache(tmp_path, monkeypatch, setting, cached):
-    _no_processes(monkeypatch)
-    if setting is None:
-        monkeypatch.delenv("TESTBED_APT_CACHE", raising=False)
-    else:
-        monkeypatch.setenv("TESTBED_APT_CACHE", setting)
-    monkeypatch.setenv("TESTBED_MIRROR", "http://mirror.invalid/debian")
-    monkeypatch.setattr(proxy.apt_cache, "ensure_running", apt_cache.address)
-    proxy.start(tmp_path, "10.231.7.1", "10.231.7")
-    conf = (tmp_path / "tinyproxy.conf").read_text().splitlines()
-    upstream = [line for line in conf if line.startswith("Upstream")]
-    assert (f'Upstream http 127.0.0.1:{apt_cache.PORT} "mirror.invalid"' in upstream) == cached
-    # only the archive: other hosts (https tunnels) never go to the cache
-    assert all(line.endswith('"') for line in upstream) and (len(upstream) > 0) == cached
-
-
-def _no_processes(monkeypatch) -> None:
-    monkeypatch.setattr(proxy.shutil, "chown", lambda *a: None)
-    monkeypatch.setattr(proxy.subprocess, "Popen", lambda *a, **kw: None)

@@ -30,10 +30,7 @@ Environment:
                            host side ``.1``, server ``.2``.
     TESTBED_MIRROR         Debian mirror URL override (default: read from the
                            machine's apt sources).
-    TESTBED_CACHE_DIR      rootfs tarball cache and the apt cache's files (default
-                           /var/cache/board-testbed).
-    TESTBED_APT_CACHE      0: the proxies forward to the archive without the shared apt
-                           cache (apt_cache.py); default 1.
+    TESTBED_CACHE_DIR      rootfs tarball cache (default /var/cache/board-testbed).
     TESTBED_KEEP_ROOTFS    if set to 1, ``down`` keeps the extracted rootfs.
     TESTBED_LAB_NAME       lab name (default ``boardlab``): the lab's netns ``tb-<lab>``,
                            bridge, veth pair and state dir; servers ``<lab>-db``,
@@ -46,14 +43,13 @@ leftovers of a crashed run, by the PID of the systemd-nspawn process whose
 command line names this instance's network namespace).
 
 Modules, one job each:
-    host_tools   the controller's tools (debootstrap, nspawn, tinyproxy, apt-cacher-ng, ...)
+    host_tools   the controller's tools (debootstrap, nspawn, tinyproxy, ...)
     releases     which Debian release each topology boots
     mirror       the Debian archive this machine uses
     rootfs       the cached rootfs tarball and its per-run copy
     workdir      the per-run work directory and its safe removal
     network      the network namespace and veth pair (a lab's: the bridge and its ports)
     proxy        tinyproxy on the host side of the veth
-    apt_cache    the machine's apt cache the proxies send the archive's requests to
     nspawn       the systemd-nspawn process that boots the server
     ssh          ssh to the server, and the ssh config / inventory for clients
     state        the state file that lets ``down`` find a run again

@@ -1,7 +1,6 @@
 """The test bed's CLI: ``python -m tests.e2e.testbed up|ssh|status|down|build [--release R]``
 (repo root),
-and for the three-server lab ``lab-up|lab-status|lab-down|lab-ssh HOST [CMD...]``; the
-machine's shared apt cache (apt_cache.py): ``cache-status|cache-stop``.
+and for the three-server lab ``lab-up|lab-status|lab-down|lab-ssh HOST [CMD...]``.
 
 Reads the same TESTBED_* environment as the pytest fixtures, so ``E2E_KEEP=1`` sessions can
 be inspected and stopped with the same TESTBED_NAME (a lab: TESTBED_LAB_NAME).
@@ -19,7 +18,7 @@ import os
 import sys
 
 from . import __doc__ as package_doc
-from . import apt_cache, releases
+from . import releases
 from .lab import Lab
 from .rootfs import rootfs_tarball
 from .server import Testbed
@@ -48,16 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     p_lab_ssh = sub.add_parser("lab-ssh", help="ssh to a lab server as root")
     p_lab_ssh.add_argument("host", help="db, app1, app2, a machine name or an IP")
     p_lab_ssh.add_argument("command", nargs=argparse.REMAINDER)
-    sub.add_parser("cache-status", help="the shared apt cache's address and bytes so far")
-    sub.add_parser("cache-stop", help="stop the shared apt cache (its files stay)")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("testbed needs root (netns, nspawn)", file=sys.stderr)
         return 2
     if args.cmd.startswith("lab-"):
         return _lab(args)
-    if args.cmd.startswith("cache-"):
-        return _cache(args)
     tb = Testbed()
     if args.cmd == "up":
         tb.up()
@@ -78,20 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         # like ssh(1): the remote shell sees the arguments joined by spaces
         cmd = " ".join(args.command) if args.command else None
         _exec_ssh(tb, cmd)
-    return 0
-
-
-def _cache(args: argparse.Namespace) -> int:
-    if args.cmd == "cache-stop":
-        apt_cache.stop()
-        return 0
-    t = apt_cache.traffic()
-    running = "running" if apt_cache.running() else "not running"
-    print(
-        f"apt cache {apt_cache.address()} ({running}), files in {apt_cache.root()}\n"
-        f"fetched from the archive: {t.fetched} bytes; served: {t.served} bytes; "
-        f"from the cache: {t.from_cache} bytes"
-    )
     return 0
 
 

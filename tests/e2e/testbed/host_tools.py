@@ -19,12 +19,7 @@ HOST_PACKAGES = {
     # the ACME server of tests/e2e_multihost/test_acme.py (support/acme_server.py)
     "pebble": "pebble",
     "pebble-challtestsrv": "pebble",
-    # the test beds' shared apt cache (apt_cache.py)
-    "apt-cacher-ng": "apt-cacher-ng",
 }
-# Where the package's own service listens, on a controller whose systemd starts it at install
-# (apt_cache.py runs its own instance): the loopback, not every interface.
-PRESEED = ["apt-cacher-ng apt-cacher-ng/bindaddress string localhost"]
 DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
@@ -39,6 +34,5 @@ def ensure_host_packages() -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     # Wait for another apt (another suite, unattended upgrades) instead of failing at once.
     apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
-    run(["debconf-set-selections"], input="\n".join(PRESEED) + "\n")
     run([*apt, "update"], env=env)
     run([*apt, "install", "-y", "--no-install-recommends", *missing], env=env)

@@ -12,7 +12,6 @@ import glob
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 
 def apt_mirror() -> str:
@@ -29,15 +28,6 @@ def apt_mirror() -> str:
         if "security" not in uri:
             return uri
     raise RuntimeError("no Debian mirror found in the apt sources; set TESTBED_MIRROR")
-
-
-def archive_hosts() -> list[str]:
-    """The host names of the plain-http archives the test servers may use: the mirror's and
-    every other http archive of this machine's apt sources (a separate security archive).
-    https archives are left out: a proxy cannot cache inside their tunnels."""
-    uris = [apt_mirror(), *(uri for uri, _ in [*_deb822_sources(), *_one_line_sources()])]
-    hosts = [urlsplit(uri).hostname for uri in uris if uri.startswith("http://")]
-    return sorted({h for h in hosts if h})
 
 
 def _deb822_sources() -> list[tuple[str, str]]:

@@ -3,10 +3,6 @@
 It listens on the host address of the /30 and allows only that /30, so nothing but the test
 server can use it.  A lab's proxy listens on the host address of the lab's /24 and allows
 that /24 (``prefix_len=24``).
-
-Requests for the Debian archive (mirror.archive_hosts) go on to the machine's shared apt cache
-(apt_cache.py, on the loopback), so each .deb is downloaded once per machine; everything else
-(https tunnels) goes out directly. ``TESTBED_APT_CACHE=0``: no cache, straight to the archive.
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import apt_cache, mirror, workdir
+from . import workdir
 from .processes import cmdline_has, find_pids
 
 PROXY_PORT = 8888
@@ -29,10 +25,6 @@ def url(host_ip: str) -> str:
 def start(wd: Path, host_ip: str, prefix: str, prefix_len: int = 30) -> subprocess.Popen:
     """Start tinyproxy with its config and logs in the work dir ``wd``, allowing
     ``<prefix>.0/<prefix_len>``."""
-    upstream = ""
-    if apt_cache.enabled():
-        cache = apt_cache.ensure_running()
-        upstream = "".join(f'Upstream http {cache} "{host}"\n' for host in mirror.archive_hosts())
     conf = wd / "tinyproxy.conf"
     plog = wd / "tinyproxy.log"
     plog.touch()
@@ -43,7 +35,7 @@ def start(wd: Path, host_ip: str, prefix: str, prefix_len: int = 30) -> subproce
         f"Allow {prefix}.0/{prefix_len}\n"
         "ConnectPort 443\nConnectPort 80\n"
         "Timeout 600\nMaxClients 50\nLogLevel Info\n"
-        f'LogFile "{plog}"\n' + upstream
+        f'LogFile "{plog}"\n'
     )
     with open(wd / "tinyproxy.stderr", "w") as err:
         proc = subprocess.Popen(

@@ -35,7 +35,7 @@ ROOTFS_PACKAGES = [
     "ca-certificates",
 ]
 # Bump when the rootfs preparation below changes in a way the cache must see.
-ROOTFS_FORMAT = "2"
+ROOTFS_FORMAT = "1"
 
 
 def cache_dir() -> Path:
@@ -112,9 +112,6 @@ def _prepare_cached_rootfs(rootfs: Path, suite: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (rootfs / p).unlink()
     (rootfs / "etc/resolv.conf").write_text("# no resolver inside the test server\n")
-    # dpkg without an fsync per unpacked file, as Debian's own container images do: a test
-    # server is thrown away, never power-cycled; its installs cost CPU, not durability.
-    (rootfs / "etc/dpkg/dpkg.cfg.d/board-testbed-unsafe-io").write_text("force-unsafe-io\n")
     # Host keys and machine id are generated per run.
     for key in (rootfs / "etc/ssh").glob("ssh_host_*"):
         key.unlink()
