@@ -121,6 +121,11 @@ DATABASES = {
 DATABASE_CONNECT_RETRY_SECONDS = env("DATABASE_CONNECT_RETRY_SECONDS", default=0, cast=float)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "core.database"
+# Behind PgBouncer's transaction pooling each transaction may get another server connection: a
+# server-side cursor (QuerySet.iterator()) would be looked for on the wrong one.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False, cast=bool
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # `make run`'s workers write to one file concurrently. WAL lets readers go on during a write;
     # IMMEDIATE transactions take the write lock at BEGIN, where the busy timeout waits for it

@@ -81,7 +81,14 @@ def _lab_external(inv: Path) -> None:
 
 
 # The roles an inventory's layout does not apply anywhere.
-NOT_APPLIED = {"e2e-lab": {"redis"}, "e2e-lab-external": {"redis", "postgresql", "backup"}}
+# etcd and patroni run with two database servers or more only (board_db_ha): none of these.
+SINGLE_DB = {"etcd", "patroni"}
+NOT_APPLIED = {
+    "production": SINGLE_DB,
+    "e2e-single": SINGLE_DB,
+    "e2e-lab": {"redis", *SINGLE_DB},
+    "e2e-lab-external": {"redis", "postgresql", "backup", *SINGLE_DB},
+}
 INVENTORIES = {
     "production": _production,
     "e2e-single": _single,

@@ -41,6 +41,13 @@ PLAYBOOK = """
         postgresql_tls_ca_certificate: "{{ test_ca }}"
       when: >-
         inventory_hostname in groups['db_servers'] | default([]) and postgresql_tls_managed | bool
+    - name: Publish the Patroni cluster's CA
+      tags: [topology]
+      ansible.builtin.set_fact:
+        patroni_ca_certificate: "{{ test_ca }}"
+      when: >-
+        inventory_hostname in groups['db_servers'] | default([])
+        and board_db_ha | default(false) | bool
     - name: Render pg_hba.conf on the database server
       tags: [topology]
       ansible.builtin.template:
@@ -88,6 +95,21 @@ board_servers:
     app_servers:
       hosts:
         app1: {ansible_host: 203.0.113.11, board_private_address: 10.0.0.11}
+        app2: {ansible_host: 10.0.0.12}
+"""
+
+# Two database servers: a Patroni cluster (board_db_ha), the backup server its etcd witness.
+TWO_DB_SERVERS = """
+board_servers:
+  vars: {ansible_connection: local}
+  children:
+    db_servers:
+      hosts:
+        db1: {ansible_host: 10.0.0.5}
+        db2: {ansible_host: 10.0.0.6}
+    app_servers:
+      hosts:
+        app1: {ansible_host: 10.0.0.11}
         app2: {ansible_host: 10.0.0.12}
 """
 
@@ -150,6 +172,11 @@ def three(tmp_path_factory) -> tuple[dict[str, dict], Path]:
 def one(tmp_path_factory) -> tuple[dict[str, dict], Path]:
     out = tmp_path_factory.mktemp("one")
     return _derive(out, ONE_SERVER), out
+
+
+@pytest.fixture(scope="module")
+def two_db(tmp_path_factory) -> dict[str, dict]:
+    return _derive(tmp_path_factory.mktemp("two-db"), TWO_DB_SERVERS)
 
 
 @pytest.fixture(scope="module")
@@ -320,3 +347,22 @@ def test_a_monitoring_servers_group_is_the_one_that_scrapes(tmp_path):
     assert servers["app1"]["metrics_scrapers"] == ["10.0.0.12"]
     assert servers["app2"]["metrics_listen_address"] == "127.0.0.1"
     assert servers["app2"]["metrics_scrapers"] == []
+
+
+def test_with_two_database_servers_the_app_dials_both_and_keeps_the_primary(two_db):
+    for host in ("app1", "app2"):
+        app = two_db[host]
+        for url in (app["database_url"], app["owner_database_url"]):
+            # libpq's multi-host form: one port for every host, the one taking writes kept.
+            assert "@10.0.0.5,10.0.0.6:5432/board?sslmode=verify-full&sslrootcert=" in url
+            query = dict(kv.split("=", 1) for kv in url.split("?", 1)[1].split("&"))
+            assert query["target_session_attrs"] == "read-write"
+            # A dead member is skipped quickly, a connection to a cut-off primary ends.
+            assert int(query["connect_timeout"]) <= 5
+            assert int(query["tcp_user_timeout"]) > 0 and query["keepalives"] == "1"
+        # verify-full against the cluster's CA (every member's certificate comes from it).
+        assert app["ca_certificate"] == CA
+        assert app["ip_allow"] == ["localhost", "10.0.0.5", "10.0.0.6"]
+    # Each member admits both app servers (either may become the primary).
+    for db in ("db1", "db2"):
+        assert two_db[db]["network_clients"] == ["10.0.0.11", "10.0.0.12"]

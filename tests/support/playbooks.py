@@ -4,7 +4,9 @@
 ``provision()``   site.yml once, with a fresh inventory and vault: a ``Provisioned``, which
                   re-runs playbooks, runs commands on the server and reads its variables.
 
-Knobs: E2E_KEEP=1 leaves the test bed up; E2E_PLAYBOOK (default site.yml) and
+Knobs: E2E_KEEP=1 leaves the test bed up; E2E_REUSE=1 takes a bed a session left up with
+E2E_KEEP=1 as it is (no boot, no first site.yml: its inventory and vault are read back), so a
+module that runs late in the order can be tried on its own; E2E_PLAYBOOK (default site.yml) and
 E2E_ANSIBLE_ARGS (extra ansible-playbook arguments); E2E_LOG_DIR, where the logs are kept
 (default /var/tmp/board-e2e-logs/<test bed name>).
 """
@@ -29,7 +31,7 @@ import pytest
 from .inventory import INVENTORY_HOST, SERVER_NAME
 from .paths import DEPLOY
 from .tools import venv_tool
-from .vault import encrypt_vault, write_vault
+from .vault import encrypt_vault, read_vault, write_vault
 
 if TYPE_CHECKING:
     from e2e.testbed import Testbed
@@ -181,11 +183,13 @@ def booted(bed, what: str):
     """Bring a test bed (a Testbed or a Lab) up; down at the end unless E2E_KEEP=1."""
     if os.geteuid() != 0:
         pytest.fail(f"the e2e {what} needs root (network namespaces, systemd-nspawn)")
+    reuse = os.environ.get("E2E_REUSE") == "1" and bed.workdir is not None
     try:
-        bed.up()
+        if not reuse:
+            bed.up()
         yield bed
     finally:
-        if os.environ.get("E2E_KEEP") == "1" and bed.workdir is not None:
+        if (reuse or os.environ.get("E2E_KEEP") == "1") and bed.workdir is not None:
             print(f"\nE2E_KEEP=1: {what} left up\n{bed.describe()}", file=sys.stderr)
         else:
             bed.down()
@@ -195,12 +199,14 @@ def provision(bed, server: Testbed, write_inventory: Callable[[Path], None]) -> 
     """site.yml once from deploy/, with a fresh vault, as an operator runs it; fails the session
     when it fails. `write_inventory(dir)` writes the run's inventory into dir."""
     run_dir = bed.workdir / "ansible"
-    run_dir.mkdir(mode=0o700)
     inv = run_dir / "inventory"
-    write_inventory(inv)
     password_file = run_dir / "vault-password"
-    values = write_vault(inv, password_file)
     log_dir = Path(os.environ.get("E2E_LOG_DIR", f"/var/tmp/board-e2e-logs/{bed.name}"))
+    if os.environ.get("E2E_REUSE") == "1" and inv.is_dir():
+        return Provisioned(server, inv, password_file, read_vault(inv, password_file), log_dir)
+    run_dir.mkdir(mode=0o700)
+    write_inventory(inv)
+    values = write_vault(inv, password_file)
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("*.log"):
         old.unlink()

@@ -6,6 +6,8 @@ import secrets
 import subprocess
 from pathlib import Path
 
+import yaml
+
 from .paths import DEPLOY
 from .tools import venv_tool
 
@@ -19,6 +21,9 @@ VAULT_VALUE_BYTES = {
     "vault_exporters_scrape_password": 24,
     "vault_app_superuser_password": 18,
     "vault_backup_repo_cipher_pass": 36,
+    "vault_patroni_replication_password": 24,
+    "vault_patroni_rewind_password": 24,
+    "vault_patroni_restapi_password": 24,
 }
 
 
@@ -52,3 +57,21 @@ def encrypt_vault(inv: Path, password_file: Path, values: dict[str, str]) -> Non
         capture_output=True,
         cwd=DEPLOY,
     )
+
+
+def read_vault(inv: Path, password_file: Path) -> dict[str, str]:
+    """The values of the inventory's vault (a test bed kept from an earlier session, E2E_REUSE)."""
+    out = subprocess.run(
+        [
+            venv_tool("ansible-vault"),
+            "view",
+            "--vault-password-file",
+            str(password_file),
+            str(inv / "group_vars" / "all" / "vault.yml"),
+        ],
+        text=True,
+        check=True,
+        capture_output=True,
+        cwd=DEPLOY,
+    )
+    return yaml.safe_load(out.stdout)

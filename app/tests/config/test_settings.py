@@ -173,3 +173,31 @@ def test_readyz_is_503_json_while_the_database_is_down():
         "checks": {"database": "unavailable", "migrations": "unknown", "cache": "unavailable"},
         "reason": "database error: OperationalError",
     }
+
+
+def test_a_database_url_with_a_host_list_reaches_libpq_as_one_multi_host_connection():
+    """A Patroni cluster's DATABASE_URL (the app role renders it): every database server in the host
+    part, one port, libpq's options in the query string. libpq gets the list as one host string and
+    keeps the server that takes writes; the options (timeouts, keepalives) reach it unchanged."""
+    url = (
+        "postgres://board_app:p%2Fw@10.0.0.11,10.0.0.14:5432/board?sslmode=verify-full"
+        "&sslrootcert=/srv/board/shared/database-ca.crt&target_session_attrs=read-write"
+        "&connect_timeout=3&keepalives=1&keepalives_idle=5&tcp_user_timeout=10000"
+    )
+    code = (
+        "import json; from django.db import connection; p = connection.get_connection_params(); "
+        "p.pop('cursor_factory', None); print(json.dumps(p, sort_keys=True))"
+    )
+    result = _manage("shell", "-c", code, **{**PRODUCTION_ENV, "DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    params = json.loads(result.stdout.strip().splitlines()[-1])
+    assert params["host"] == "10.0.0.11,10.0.0.14"
+    assert params["port"] == 5432 and params["dbname"] == "board" and params["password"] == "p/w"
+    assert params["target_session_attrs"] == "read-write"
+    assert params["sslmode"] == "verify-full"
+    assert params["sslrootcert"] == "/srv/board/shared/database-ca.crt"
+    assert (params["connect_timeout"], params["keepalives_idle"], params["tcp_user_timeout"]) == (
+        3,
+        5,
+        10000,
+    )
