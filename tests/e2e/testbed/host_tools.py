@@ -16,8 +16,6 @@ HOST_PACKAGES = {
     "ip": "iproute2",
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
-    # the rootfs tarballs' compression (rootfs.py)
-    "zstd": "zstd",
     # the ACME server of tests/e2e_multihost/test_acme.py (support/acme_server.py)
     "pebble": "pebble",
     "pebble-challtestsrv": "pebble",
