@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from support.roles import role_default
 
 from .playbook import DEPLOY, SECRETS, run_playbook
@@ -197,8 +196,12 @@ def two_db(tmp_path_factory) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def pgbouncer(tmp_path_factory) -> dict[str, dict]:
-    three = _derive(tmp_path_factory.mktemp("pgbouncer-three"), _with_pgbouncer(THREE_SERVERS), EXTRA_OPTIONS)
-    one = _derive(tmp_path_factory.mktemp("pgbouncer-one"), _with_pgbouncer(ONE_SERVER), EXTRA_OPTIONS)
+    three = _derive(
+        tmp_path_factory.mktemp("pgbouncer-three"), _with_pgbouncer(THREE_SERVERS), EXTRA_OPTIONS
+    )
+    one = _derive(
+        tmp_path_factory.mktemp("pgbouncer-one"), _with_pgbouncer(ONE_SERVER), EXTRA_OPTIONS
+    )
     return {**three, **one}
 
 
@@ -395,7 +398,10 @@ def test_with_pgbouncer_the_apps_connections_are_the_pools_and_migrations_go_str
     for host in ("app1", "app2"):
         app = pgbouncer[host]
         # The app's own connections: PgBouncer's port, verified like PostgreSQL (same certificate).
-        assert f"@10.0.0.5:{PGBOUNCER_PORT}/board?sslmode=verify-full&sslrootcert=" in app["database_url"]
+        assert (
+            f"@10.0.0.5:{PGBOUNCER_PORT}/board?sslmode=verify-full&sslrootcert="
+            in app["database_url"]
+        )
         # Migrations need a session (advisory locks, SET lock_timeout): PostgreSQL itself.
         assert "@10.0.0.5:5432/board?sslmode=verify-full&sslrootcert=" in app["owner_database_url"]
     solo = pgbouncer["solo"]
