@@ -16,12 +16,12 @@ import pytest
 from support.least_privilege import DB, RUNTIME
 from support.load import HttpsLoad
 from support.monitoring import query, wait_until
+from support.pgbouncer import CONF, setting
 from support.roles import role_default
 from support.textfile_metrics import TEXTFILE_DIR, parse_metrics
 from support.unit_faults import kill_and_wait_restart
 
 PORT = role_default("pgbouncer", "pgbouncer_port")
-CONF = f"{role_default('pgbouncer', 'pgbouncer_conf_dir')}/pgbouncer.ini"
 AUTH_FILE = f"{role_default('pgbouncer', 'pgbouncer_conf_dir')}/userlist.txt"
 # The pgbouncer role's pool metrics (board-pgbouncer-metrics).
 METRICS_FILE = "board_pgbouncer.prom"
@@ -34,13 +34,6 @@ LOAD_SECONDS = 12
 @pytest.fixture(scope="module")
 def server(provisioned):
     return provisioned.testbed
-
-
-def _setting(server, name: str) -> int:
-    text = server.sh(f"cat {CONF}")
-    match = re.search(rf"^{name}\s*=\s*(\d+)\s*$", text, re.M)
-    assert match, f"{name} not in {CONF}"
-    return int(match.group(1))
 
 
 def _su_psql(server, sql: str) -> str:
@@ -79,7 +72,7 @@ def _pgbouncer_clients(server) -> int:
 
 
 def test_the_apps_runtime_connections_are_the_pools_under_load(provisioned, server, cacert):
-    limit = _setting(server, "max_db_connections")
+    limit = setting(server, "max_db_connections")
     samples: list[tuple[int, int, int]] = []
     stop = threading.Event()
 
