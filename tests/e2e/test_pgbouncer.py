@@ -161,7 +161,9 @@ def test_a_stopped_pgbouncer_is_measured_down(server, client):
         )
         down = parse_metrics(server.sh(f"cat {TEXTFILE_DIR}/{METRICS_FILE}"), METRICS_FILE)
     finally:
-        server.sh("systemctl start pgbouncer.service board-pgbouncer-metrics.service")
+        # One after the other: in one systemctl call the writer would not wait for PgBouncer.
+        server.sh("systemctl start pgbouncer.service")
+        server.sh("systemctl start board-pgbouncer-metrics.service")
     back = parse_metrics(server.sh(f"cat {TEXTFILE_DIR}/{METRICS_FILE}"), METRICS_FILE)
     wait_until(lambda: client.request("/readyz").status == 200, timeout=60, what="/readyz 200")
     assert down == {"pgbouncer_up": ({}, 0.0)}, down
