@@ -83,11 +83,14 @@ def _lab_external(inv: Path) -> None:
 # The roles an inventory's layout does not apply anywhere.
 # etcd and patroni run with two database servers or more only (board_db_ha): none of these.
 SINGLE_DB = {"etcd", "patroni"}
+# PgBouncer runs where the inventory turns it on (board_pgbouncer_enabled): the single test
+# server's only.
+NO_POOLER = {"pgbouncer"}
 NOT_APPLIED = {
-    "production": SINGLE_DB,
+    "production": {*SINGLE_DB, *NO_POOLER},
     "e2e-single": SINGLE_DB,
-    "e2e-lab": {"redis", *SINGLE_DB},
-    "e2e-lab-external": {"redis", "postgresql", "backup", *SINGLE_DB},
+    "e2e-lab": {"redis", *SINGLE_DB, *NO_POOLER},
+    "e2e-lab-external": {"redis", "postgresql", "backup", *SINGLE_DB, *NO_POOLER},
 }
 INVENTORIES = {
     "production": _production,

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support.roles import role_default
 
 from .playbook import DEPLOY, SECRETS, run_playbook
 
@@ -26,6 +27,7 @@ PLAYBOOK = """
   # (the run selects the tag below and skips the roles' `always` tasks).
   roles:
     - postgresql
+    - pgbouncer
     - app
     - release
   tasks:
@@ -143,10 +145,23 @@ board_servers:
 """
 
 
-def _derive(tmp_path: Path, hosts_yml: str) -> dict[str, dict]:
+# PgBouncer in front of the database server (the inventory turns it on), and a libpq option
+# that every connection of the app must carry (extra vars: group_vars/all sets the option).
+PGBOUNCER_VARS = "    board_pgbouncer_enabled: true\n"
+EXTRA_OPTIONS = {"app_db_extra_options": {"connect_timeout": 4}}
+PGBOUNCER_PORT = role_default("pgbouncer", "pgbouncer_port")
+
+
+def _with_pgbouncer(hosts_yml: str) -> str:
+    flow = "  vars: {ansible_connection: local}\n"
+    assert flow in hosts_yml
+    return hosts_yml.replace(flow, "  vars:\n    ansible_connection: local\n" + PGBOUNCER_VARS, 1)
+
+
+def _derive(tmp_path: Path, hosts_yml: str, extra_vars: dict | None = None) -> dict[str, dict]:
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(hosts_yml)
-    extra = {**SECRETS, "out_dir": str(tmp_path), "test_ca": CA}
+    extra = {**SECRETS, "out_dir": str(tmp_path), "test_ca": CA, **(extra_vars or {})}
     proc = run_playbook(
         PLAYBOOK,
         f"topology-test-{tmp_path.name}",
@@ -177,6 +192,17 @@ def one(tmp_path_factory) -> tuple[dict[str, dict], Path]:
 @pytest.fixture(scope="module")
 def two_db(tmp_path_factory) -> dict[str, dict]:
     return _derive(tmp_path_factory.mktemp("two-db"), TWO_DB_SERVERS)
+
+
+@pytest.fixture(scope="module")
+def pgbouncer(tmp_path_factory) -> dict[str, dict]:
+    three = _derive(
+        tmp_path_factory.mktemp("pgbouncer-three"), _with_pgbouncer(THREE_SERVERS), EXTRA_OPTIONS
+    )
+    one = _derive(
+        tmp_path_factory.mktemp("pgbouncer-one"), _with_pgbouncer(ONE_SERVER), EXTRA_OPTIONS
+    )
+    return {**three, **one}
 
 
 @pytest.fixture(scope="module")
@@ -366,3 +392,24 @@ def test_with_two_database_servers_the_app_dials_both_and_keeps_the_primary(two_
     # Each member admits both app servers (either may become the primary).
     for db in ("db1", "db2"):
         assert two_db[db]["network_clients"] == ["10.0.0.11", "10.0.0.12"]
+
+
+def test_with_pgbouncer_the_apps_connections_are_the_pools_and_migrations_go_straight(pgbouncer):
+    for host in ("app1", "app2"):
+        app = pgbouncer[host]
+        # The app's own connections: PgBouncer's port, verified like PostgreSQL (same certificate).
+        assert (
+            f"@10.0.0.5:{PGBOUNCER_PORT}/board?sslmode=verify-full&sslrootcert="
+            in app["database_url"]
+        )
+        # Migrations need a session (advisory locks, SET lock_timeout): PostgreSQL itself.
+        assert "@10.0.0.5:5432/board?sslmode=verify-full&sslrootcert=" in app["owner_database_url"]
+    solo = pgbouncer["solo"]
+    # On loopback PgBouncer still requires TLS; there is no CA to check its certificate against.
+    assert f"@127.0.0.1:{PGBOUNCER_PORT}/board?sslmode=require&" in solo["database_url"]
+    assert "sslrootcert" not in solo["database_url"]
+    assert "@127.0.0.1:5432/board?connect_timeout=4" in solo["owner_database_url"]
+    # One derivation: the inventory's libpq options ride on every URL, through the pool too.
+    for app in (pgbouncer["app1"], pgbouncer["app2"], solo):
+        for url in (app["database_url"], app["owner_database_url"]):
+            assert url.endswith("connect_timeout=4"), url

@@ -1,7 +1,8 @@
 """PgBouncer in front of PostgreSQL on the single test server (its inventory turns it on): the
 app's runtime connections are the pool's, whatever the load; clients need TLS and SCRAM; the
-exporter is scraped; a kill -9 heals. The figures (connections at the database and at PgBouncer
-under load, seconds back after the kill) are printed, not asserted against a time.
+pool metrics are scraped (and say when PgBouncer is down); a kill -9 heals. The figures
+(connections at the database and at PgBouncer under load, seconds back after the kill) are
+printed, not asserted against a time.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import pytest
 from support.least_privilege import DB, RUNTIME
 from support.load import HttpsLoad
 from support.monitoring import query, wait_until
+from support.pgbouncer import CONF, setting
 from support.roles import role_default
+from support.textfile_metrics import TEXTFILE_DIR, parse_metrics
 from support.unit_faults import kill_and_wait_restart
 
 PORT = role_default("pgbouncer", "pgbouncer_port")
-CONF = f"{role_default('pgbouncer', 'pgbouncer_conf_dir')}/pgbouncer.ini"
 AUTH_FILE = f"{role_default('pgbouncer', 'pgbouncer_conf_dir')}/userlist.txt"
+# The pgbouncer role's pool metrics (board-pgbouncer-metrics).
+METRICS_FILE = "board_pgbouncer.prom"
 # Load threads: more than Gunicorn's threads (5 workers x 2 on the test server's 2 vCPUs), so every
 # Gunicorn thread holds a client connection to PgBouncer at once.
 LOAD_THREADS = 16
@@ -30,13 +34,6 @@ LOAD_SECONDS = 12
 @pytest.fixture(scope="module")
 def server(provisioned):
     return provisioned.testbed
-
-
-def _setting(server, name: str) -> int:
-    text = server.sh(f"cat {CONF}")
-    match = re.search(rf"^{name}\s*=\s*(\d+)\s*$", text, re.M)
-    assert match, f"{name} not in {CONF}"
-    return int(match.group(1))
 
 
 def _su_psql(server, sql: str) -> str:
@@ -75,7 +72,7 @@ def _pgbouncer_clients(server) -> int:
 
 
 def test_the_apps_runtime_connections_are_the_pools_under_load(provisioned, server, cacert):
-    limit = _setting(server, "max_db_connections")
+    limit = setting(server, "max_db_connections")
     samples: list[tuple[int, int, int]] = []
     stop = threading.Event()
 
@@ -138,19 +135,40 @@ def test_pgbouncer_checks_scram_secrets_from_a_root_and_postgres_only_file(provi
     assert provisioned.secrets["vault_postgresql_runtime_password"] not in auth
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Debian 12's prometheus-pgbouncer-exporter 1.7 exits against PgBouncer 1.18 "
-    "(KeyError: 'total_requests'): off in group_vars (board_pgbouncer_exporter) until replaced",
-)
-def test_prometheus_scrapes_the_pgbouncer_exporter(server):
+def test_prometheus_scrapes_pgbouncers_pools(server):
+    """The pool metrics (the pgbouncer role's textfile writer, through the node exporter)."""
+    expr = f'pgbouncer_pools_client_active_connections{{database="{DB}"}}'
     found = wait_until(
-        lambda: query(server, 'pgbouncer_waiting_clients{job="pgbouncer"}'),
-        timeout=20,
-        what="pgbouncer_waiting_clients scraped by Prometheus",
+        lambda: query(server, expr), timeout=120, what=f"{expr} scraped by Prometheus"
     )
-    print(f"\npgbouncer_waiting_clients: {[(s['metric'], s['value'][1]) for s in found]}")
-    assert any(s["metric"].get("database") == DB for s in found), found
+    up = query(server, "pgbouncer_up")
+    waiting = query(server, f'pgbouncer_pools_client_waiting_connections{{database="{DB}"}}')
+    print(
+        f"\nscraped: pgbouncer_up {[s['value'][1] for s in up]}, {DB}'s active clients "
+        f"{[(s['metric']['user'], s['value'][1]) for s in found]}, waiting "
+        f"{[s['value'][1] for s in waiting]}"
+    )
+    assert [s["value"][1] for s in up] == ["1"], up
+    assert any(s["metric"].get("user") == RUNTIME for s in found), found
+    assert waiting, "no waiting-clients series for the alert to read"
+
+
+def test_a_stopped_pgbouncer_is_measured_down(server, client):
+    """What PgBouncerDown reads: the writer says 0 while the console does not answer."""
+    try:
+        server.sh(
+            "systemctl stop pgbouncer.service && systemctl start board-pgbouncer-metrics.service"
+        )
+        down = parse_metrics(server.sh(f"cat {TEXTFILE_DIR}/{METRICS_FILE}"), METRICS_FILE)
+    finally:
+        # One after the other: in one systemctl call the writer would not wait for PgBouncer.
+        server.sh("systemctl start pgbouncer.service")
+        server.sh("systemctl start board-pgbouncer-metrics.service")
+    back = parse_metrics(server.sh(f"cat {TEXTFILE_DIR}/{METRICS_FILE}"), METRICS_FILE)
+    wait_until(lambda: client.request("/readyz").status == 200, timeout=60, what="/readyz 200")
+    assert down == {"pgbouncer_up": ({}, 0.0)}, down
+    assert back["pgbouncer_up"] == ({}, 1.0), back
+    assert back["pgbouncer_pools_client_waiting_connections"][1] == 0, back
 
 
 def test_a_killed_pgbouncer_restarts_and_the_api_answers_again(server, client):

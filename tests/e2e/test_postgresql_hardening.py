@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from support import least_privilege as lp
 from support.least_privilege import DB, OWNER, RUNTIME, ok
+from support.pgbouncer import setting as pgbouncer_setting
 from support.roles import role_default
 
 _ok = ok
@@ -83,10 +84,14 @@ def _gunicorn_size(pg) -> tuple[int, int]:
 
 
 def _runtime_connections_needed(pg) -> int:
-    # Every Gunicorn thread keeps a connection, twice over while a reload overlaps old and new
-    # workers, plus the app role's headroom for management commands and probes.
+    # The app role's headroom for management commands and probes, plus: behind PgBouncer (when
+    # the test inventory turns it on) the pool's server connections; else every Gunicorn
+    # thread's, twice over while a reload overlaps old and new workers.
+    headroom = int(role_default("app", "app_db_connection_headroom"))
+    if pg.inventory_vars().get("board_pgbouncer_enabled"):
+        return pgbouncer_setting(pg, "max_db_connections") + headroom
     workers, threads = _gunicorn_size(pg)
-    return 2 * workers * threads + int(role_default("app", "app_db_connection_headroom"))
+    return 2 * workers * threads + headroom
 
 
 def test_runtime_role_connection_limit_and_timeouts(pg, db):

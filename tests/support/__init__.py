@@ -16,4 +16,5 @@ throttle          requests straight to Gunicorn's socket for a made-up client ad
 least_privilege   the database's privilege checks (provisioned server and compose stack)
 monitoring        Prometheus's and Alertmanager's APIs on a test host
 textfile_metrics  the job results a host writes for the node exporter
+pgbouncer         PgBouncer's settings on a test server
 """
