@@ -67,7 +67,7 @@ def _missing(cluster, primary: str, acknowledged: list[int]) -> list[int]:
     if not acknowledged:
         return []
     ids = ",".join(str(i) for i in acknowledged)
-    present = su_sql(cluster, f"SELECT id FROM post WHERE id IN ({ids})", role=primary)
+    present = su_sql(cluster, f"SELECT post_no FROM post WHERE post_no IN ({ids})", role=primary)
     return sorted(set(acknowledged) - {int(i) for i in present.split()})
 
 
