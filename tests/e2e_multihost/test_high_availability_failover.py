@@ -48,8 +48,12 @@ class Drill:
             f"failover drill ({self.label}): writes stopped for {self.writes_stopped:.1f} s, "
             f"{self.failed} requests failed, {self.acknowledged} posts acknowledged, "
             f"{len(self.missing)} missing; primary {self.primary_before} -> {self.primary_after}, "
-            f"{self.primary_before} streaming as the synchronous standby "
-            f"{self.back_as_replica:.1f} s later"
+            + (
+                f"{self.primary_before} streaming as the synchronous standby "
+                if self.primary_after != self.primary_before
+                else "its synchronous standby streaming again "
+            )
+            + f"{self.back_as_replica:.1f} s later"
         )
 
 
