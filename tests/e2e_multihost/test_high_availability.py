@@ -12,11 +12,11 @@ drills build on the same fixture in a module of their own.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
 import pytest
+from support.patroni import LEADER, SYNC_STANDBY, members
 from support.roles import role_default
 
 from .cluster import (
@@ -30,27 +30,21 @@ from .cluster import (
 
 pytestmark = pytest.mark.high_availability
 
-PATRONI_CONFIG = "/etc/patroni/config.yml"
 STANZA = role_default("backup", "backup_stanza")
 
 
-def _members(cluster) -> dict[str, dict]:
-    out = cluster.sh("db", f"patronictl -c {PATRONI_CONFIG} list --format json")
-    return {m["Member"]: m for m in json.loads(out)}
-
-
 def test_both_members_run_one_leading_the_other_its_synchronous_standby(ha_cluster):
-    members = _members(ha_cluster)
-    assert set(members) == {INVENTORY_HOSTS[r] for r in HA_DB_SERVERS}, members
-    assert all(m["State"] in ("running", "streaming") for m in members.values()), members
-    roles = sorted(m["Role"] for m in members.values())
-    assert roles == ["Leader", "Sync Standby"], members
+    listed = {m.name: m for m in members(ha_cluster.server("db"))}
+    assert set(listed) == {INVENTORY_HOSTS[r] for r in HA_DB_SERVERS}, listed
+    assert all(m.state in ("running", "streaming") for m in listed.values()), listed
+    assert sorted(m.role for m in listed.values()) == [LEADER, SYNC_STANDBY], listed
     # The converted server keeps its data and leads; the new one copied it.
-    assert members[INVENTORY_HOSTS["db"]]["Role"] == "Leader", members
+    assert listed[INVENTORY_HOSTS["db"]].role == LEADER, listed
 
 
 def test_the_distribution_never_starts_the_converted_cluster_again(ha_cluster):
-    version = ha_cluster.sh("db", "ls /etc/postgresql")
+    # /etc/postgresql holds more than the versions' directories (the role's TLS directory).
+    version = ha_cluster.sh("db", "pg_lsclusters --no-header").split()[0]
     assert ha_cluster.sh("db", f"cat /etc/postgresql/{version}/main/start.conf") == "disabled"
     state = ha_cluster.sh("db", f"systemctl is-enabled postgresql@{version}-main", check=False)
     assert state.splitlines()[-1] in ("disabled", "static"), state

@@ -48,8 +48,12 @@ class Drill:
             f"failover drill ({self.label}): writes stopped for {self.writes_stopped:.1f} s, "
             f"{self.failed} requests failed, {self.acknowledged} posts acknowledged, "
             f"{len(self.missing)} missing; primary {self.primary_before} -> {self.primary_after}, "
-            f"{self.primary_before} streaming as the synchronous standby "
-            f"{self.back_as_replica:.1f} s later"
+            + (
+                f"{self.primary_before} streaming as the synchronous standby "
+                if self.primary_after != self.primary_before
+                else "its synchronous standby streaming again "
+            )
+            + f"{self.back_as_replica:.1f} s later"
         )
 
 
@@ -67,7 +71,7 @@ def _missing(cluster, primary: str, acknowledged: list[int]) -> list[int]:
     if not acknowledged:
         return []
     ids = ",".join(str(i) for i in acknowledged)
-    present = su_sql(cluster, f"SELECT id FROM post WHERE id IN ({ids})", role=primary)
+    present = su_sql(cluster, f"SELECT post_no FROM post WHERE post_no IN ({ids})", role=primary)
     return sorted(set(acknowledged) - {int(i) for i in present.split()})
 
 
