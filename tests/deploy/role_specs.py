@@ -34,6 +34,17 @@ def playbook_roles(playbook: str) -> list[str]:
     return names
 
 
+def playbook_role_conditions(playbook: str) -> dict[str, str | list | None]:
+    """Each role of a playbook of deploy/ (its first entry, in order) with that entry's `when:`."""
+    conditions: dict[str, str | list | None] = {}
+    for play in yaml.safe_load((DEPLOY / playbook).read_text()):
+        for entry in play.get("roles") or []:
+            name = entry["role"] if isinstance(entry, dict) else entry
+            if name not in conditions:
+                conditions[name] = entry.get("when") if isinstance(entry, dict) else None
+    return conditions
+
+
 def _load(path: Path) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .playbook import SECRETS, run_playbook
-from .role_specs import TEST_SERVER_FACTS, playbook_roles
+from .role_specs import TEST_SERVER_FACTS, playbook_role_conditions, playbook_roles
 
 ONE_SERVER = """
 board_servers:
@@ -43,7 +44,16 @@ def _apply(tmp_path: Path, playbook: str = "", inventory_vars: str = "", **value
         if inventory_vars
         else ONE_SERVER
     )
-    roles = "".join(f"    - {role}\n" for role in playbook_roles("site.yml"))
+    # With site.yml's conditions: a role the one server does not run (Patroni's, with one
+    # database server) checks nothing here either.
+    roles = yaml.safe_dump(
+        [
+            {"role": role, **({"when": when} if when else {})}
+            for role, when in playbook_role_conditions("site.yml").items()
+        ],
+        width=1000,
+    )
+    roles = "".join(f"    {line}\n" for line in roles.splitlines())
     playbook = (
         playbook
         or f"""
