@@ -2,7 +2,8 @@
 
 Both suites' conftest.py import these hooks. Read-only tests run first; then the tests marked
 ``last`` (idempotence), ``releases`` (they change the deployed release), ``faults`` (they
-break services on purpose), then ``external_db`` and ``drills``, and at the very end ``acme``.
+break services on purpose), then ``external_db`` and ``drills``, then ``acme``, and at the very
+end ``high_availability`` (a second database server: the topology changes for good).
 """
 
 from __future__ import annotations
@@ -38,11 +39,17 @@ def pytest_configure(config):
         "markers", "drills: destroy and restore the database (restore.yml); run after everything"
     )
     config.addinivalue_line(
-        "markers", "acme: switch the site's certificate to an ACME one; run at the very end"
+        "markers", "acme: switch the site's certificate to an ACME one; run after everything else"
+    )
+    config.addinivalue_line(
+        "markers",
+        "high_availability: a second database server (Patroni), for good; run at the very end",
     )
 
 
 def _group(item) -> int:
+    if item.get_closest_marker("high_availability") is not None:
+        return 6
     if item.get_closest_marker("acme") is not None:
         return 5
     if item.get_closest_marker("drills") is not None:
