@@ -15,7 +15,7 @@ import time
 import pytest
 from support.least_privilege import DB, RUNTIME
 from support.load import HttpsLoad
-from support.monitoring import query, wait_until
+from support.monitoring import loaded_rule_query, query, wait_until
 from support.pgbouncer import CONF, setting
 from support.roles import role_default
 from support.textfile_metrics import TEXTFILE_DIR, parse_metrics
@@ -151,6 +151,22 @@ def test_prometheus_scrapes_pgbouncers_pools(server):
     assert [s["value"][1] for s in up] == ["1"], up
     assert any(s["metric"].get("user") == RUNTIME for s in found), found
     assert waiting, "no waiting-clients series for the alert to read"
+
+
+def test_the_staleness_alert_watches_pgbouncers_metrics_file(server):
+    """TextfileMetricsStale's selector matches the file the writer refreshes (the node exporter's
+    `file` label), so a stopped timer is announced; the file is fresh while the timer runs."""
+    rule = loaded_rule_query(server, "TextfileMetricsStale")
+    age_expr = re.sub(r"\s*>\s*[0-9.]+$", "", rule)
+    ages = {
+        s["metric"]["file"].rsplit("/", 1)[-1]: float(s["value"][1])
+        for s in wait_until(
+            lambda: query(server, age_expr), timeout=120, what=f"{age_expr} scraped"
+        )
+    }
+    print(f"\ntextfile ages the staleness alert watches: {ages}")
+    assert METRICS_FILE in ages, (age_expr, ages)
+    assert ages[METRICS_FILE] < float(rule.rsplit(">", 1)[1]), ages
 
 
 def test_a_stopped_pgbouncer_is_measured_down(server, client):

@@ -54,6 +54,15 @@ def query(server, expr: str) -> list[dict]:
     return api(server, PROMETHEUS, "/api/v1/query", query=expr)["result"]
 
 
+def loaded_rule_query(server, alert: str) -> str:
+    """The PromQL of alert rule `alert` as the server's Prometheus loaded it."""
+    for group in api(server, PROMETHEUS, "/api/v1/rules", type="alert")["groups"]:
+        for rule in group["rules"]:
+            if rule["name"] == alert:
+                return rule["query"]
+    raise AssertionError(f"Prometheus has no alert rule {alert}")
+
+
 def wait_until(predicate, timeout: float, interval: float = 1.0, what: str = "condition"):
     """Poll `predicate` until it returns a truthy value (returned) or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
