@@ -175,10 +175,11 @@ def test_operator_without_a_key_is_refused(provisioned, tmp_path):
     keys = "/root/.ssh/authorized_keys"
     try:
         subprocess.run([*via_master, f"mv {keys} {keys}.guard-test"], check=True, timeout=30)
-        # Ansible reuses the live connection (its ControlPath), like an operator whose key
-        # was just removed or who logged in some other way.
+        # Ansible reuses the live connection, like an operator whose key was just removed or who
+        # logged in some other way: ssh's own ControlPath option, which Mitogen's connection
+        # passes to ssh as Ansible's does (Mitogen has no ControlPath setting of its own).
         rc, log = _run_base(
-            provisioned, "nokey", [], env={"ANSIBLE_SSH_CONTROL_PATH": str(control)}
+            provisioned, "nokey", [], env={"ANSIBLE_SSH_ARGS": f"-o ControlPath={control}"}
         )
     finally:
         subprocess.run([*via_master, f"mv {keys}.guard-test {keys}"], check=True, timeout=30)

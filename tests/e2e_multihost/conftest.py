@@ -8,7 +8,7 @@
              each module that ships them has its own.
 ``ha_cluster`` the same lab after db2 joined db_servers and site.yml ran again: the single
              database server converted into a Patroni cluster's first member, db2 its replica
-             (tests marked ``high_availability``, run at the very end: there is no way back).
+             (tests marked ``high_availability``, run last but acme: there is no way back).
 
 The playbook runs, the vault, the log files and the test order are support's, as in tests/e2e,
 so both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab up (then
