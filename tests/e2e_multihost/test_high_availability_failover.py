@@ -15,6 +15,7 @@ figures (the issue's goal is 30 s at most), not assertions: the machine is share
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from dataclasses import dataclass
 
@@ -22,14 +23,16 @@ import pytest
 from e2e.testbed.commands import run
 from support.fault_load import Writer
 from support.patroni import leader, members, wait_healthy
+from support.roles import role_default
 
-from .cluster import HA_DB_SERVERS, INVENTORY_HOSTS, su_sql
+from .cluster import BACKUP_SERVER, HA_DB_SERVERS, INVENTORY_HOSTS, su_sql
 
 pytestmark = pytest.mark.high_availability
 
 ROLE_OF = {name: role for role, name in INVENTORY_HOSTS.items()}
 WRITE_INTERVAL = 0.2  # seconds between one writer's posts
 RESUME_TIMEOUT = 180  # seconds the drill waits for writes to succeed again before failing
+STANZA = role_default("backup", "backup_stanza")
 
 
 @dataclass
@@ -163,3 +166,51 @@ def test_a_planned_switchover_under_load_fails_no_request(ha_cluster, clients):
     drill = _drill(ha_cluster, clients, "planned switchover (switchover.yml)", switchover)
     assert drill.primary_after == _other(drill.primary_before), drill.summary()
     assert drill.failed == 0, drill.summary()
+
+
+def test_pgbackrest_follows_the_leader_after_the_failovers(ha_cluster):
+    # The drills above leave db2 leading (the cuts go both ways, then the switchover): the backup
+    # server's configuration lists both members, db2 archives into its repository.
+    primary = _primary(ha_cluster, "db")
+    assert primary == "db2", f"the drills left {primary} leading, not db2"
+    sudo = f"cd / && sudo -u {{}} pgbackrest --stanza={STANZA}"
+
+    started = time.monotonic()
+    # On the primary, check switches a WAL segment and waits until it is in the repository.
+    out = ha_cluster.sh("db2", f"{sudo.format('postgres')} --log-level-console=info check")
+    on_db2 = time.monotonic() - started
+    assert "check command end: completed successfully" in out, out
+    archiver = su_sql(
+        ha_cluster,
+        "SELECT last_archived_wal, failed_count,"
+        " substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) FROM pg_stat_archiver",
+        role="db2",
+    ).split("|")
+    last_archived, failures, timeline = archiver
+    assert last_archived.startswith(timeline), archiver
+
+    started = time.monotonic()
+    out = ha_cluster.sh(
+        BACKUP_SERVER, f"{sudo.format('pgbackrest')} --log-level-console=info check"
+    )
+    from_backup_server = time.monotonic() - started
+    assert "check command end: completed successfully" in out, out
+
+    started = time.monotonic()
+    out = ha_cluster.sh(
+        BACKUP_SERVER, f"{sudo.format('pgbackrest')} --log-level-console=info --type=incr backup"
+    )
+    backup = time.monotonic() - started
+    assert "backup command end: completed successfully" in out, out
+    info = json.loads(
+        ha_cluster.sh(BACKUP_SERVER, f"{sudo.format('pgbackrest')} --output=json info")
+    )
+    newest = info[0]["backup"][-1]
+    # Taken from db2: its WAL starts on the timeline db2 opened when it was promoted.
+    assert newest["archive"]["start"].startswith(timeline), newest
+    print(
+        f"\npgBackRest with db2 leading (timeline {timeline}): check on db2 {on_db2:.1f} s "
+        f"(WAL {last_archived} archived, {failures} archive failures on db2 since its start), "
+        f"check from the backup server {from_backup_server:.1f} s, "
+        f"{newest['type']} backup from the backup server {backup:.1f} s"
+    )
