@@ -14,6 +14,7 @@ from support.monitoring import (
     MONITORING,
     api,
     http_status,
+    loaded_rules,
     query,
     wait_until,
 )
@@ -92,8 +93,7 @@ def test_prometheus_scrapes_every_exporter_and_probe(server):
 
 
 def test_the_repository_rules_are_loaded(server):
-    groups = api(server, "http://127.0.0.1:9090", "/api/v1/rules")["groups"]
-    names = {rule["name"] for group in groups for rule in group["rules"]}
+    names = {rule["name"] for rule in loaded_rules(server)}
     assert set(REPO_RULES) <= names, sorted(names)
     status = api(server, ALERTMANAGER, "/api/v2/status")
     assert "webhook_configs" in status["config"]["original"]

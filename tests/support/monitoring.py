@@ -54,12 +54,17 @@ def query(server, expr: str) -> list[dict]:
     return api(server, PROMETHEUS, "/api/v1/query", query=expr)["result"]
 
 
+def loaded_rules(server) -> list[dict]:
+    """Every rule the server's Prometheus loaded ({name, query, ...}), from all its groups."""
+    groups = api(server, PROMETHEUS, "/api/v1/rules")["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
 def loaded_rule_query(server, alert: str) -> str:
     """The PromQL of alert rule `alert` as the server's Prometheus loaded it."""
-    for group in api(server, PROMETHEUS, "/api/v1/rules", type="alert")["groups"]:
-        for rule in group["rules"]:
-            if rule["name"] == alert:
-                return rule["query"]
+    for rule in loaded_rules(server):
+        if rule["type"] == "alerting" and rule["name"] == alert:
+            return rule["query"]
     raise AssertionError(f"Prometheus has no alert rule {alert}")
 
 
