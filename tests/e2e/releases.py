@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from support.load import HttpsLoad
+from support.load import SWITCH_LOAD_RATE, HttpsLoad
 from support.releases import deploy_args, prebuild
 from support.roles import role_default
 
@@ -21,7 +21,7 @@ def release_load(provisioned, cacert) -> HttpsLoad:
         provisioned.server_name,
         str(cacert),
         threads=3,
-        rate=100,  # a request every 10 ms: a gap of 10 ms or more in a switch meets one
+        rate=SWITCH_LOAD_RATE,
         min_seconds=20,
         max_seconds=300,
         # A request is an error when it fails, not when a busy machine is slow: the deploy's

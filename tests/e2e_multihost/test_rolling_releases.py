@@ -17,7 +17,7 @@ import time
 from contextlib import ExitStack
 
 import pytest
-from support.load import HttpsConnection, HttpsLoad
+from support.load import SWITCH_LOAD_RATE, HttpsConnection, HttpsLoad
 from support.releases import deploy_args, prebuild
 
 from .cluster import APP_ROOT, APP_SERVERS, served, su_sql
@@ -80,7 +80,7 @@ def _loads(clients) -> list[HttpsLoad]:
             c.server_name,
             str(c.cacert),
             threads=2,
-            rate=50,  # per app server: 100 a second in all, as on one server
+            rate=SWITCH_LOAD_RATE / len(APP_SERVERS),  # in all, as on one server
             min_seconds=20,
             max_seconds=400,
             timeout=30,
@@ -149,7 +149,7 @@ def test_a_release_that_fails_its_probe_stops_the_roll_at_the_first_server(
             revisions,
             another,
             "-e",
-            f"release_public_url=https://{clients['app1'].server_name}:8443",
+            f"release_public_url=https://{clients['app1'].server_name}/not-the-board",
             "-e",
             "release_public_probe_attempts=1",
         ),

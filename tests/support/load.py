@@ -41,6 +41,13 @@ class LoadResult:
         )
 
 
+# Requests a second the zero-downtime checks send to one site in all (split between its app
+# servers): a request every 40 ms meets any gap in serving longer than that. Each request is a
+# new TLS connection, so a higher rate buys little resolution and takes the cores the playbook
+# under test needs (at 100 a second, deploys under load ran about twice as long).
+SWITCH_LOAD_RATE = 25
+
+
 class HttpsConnection(http.client.HTTPSConnection):
     """Connects to an IP address while presenting (and verifying) the site's name."""
 
