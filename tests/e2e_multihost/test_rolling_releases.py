@@ -73,14 +73,15 @@ class RevisionWatch:
 
 
 def _loads(clients) -> list[HttpsLoad]:
-    # Load on both app servers at once, as a load balancer would spread it.
+    # Load on both app servers at once, as a load balancer would spread it: the site gets
+    # SWITCH_LOAD_RATE in all, as the single server does.
     return [
         HttpsLoad(
             c.ip,
             c.server_name,
             str(c.cacert),
             threads=2,
-            rate=SWITCH_LOAD_RATE / len(APP_SERVERS),  # in all, as on one server
+            rate=SWITCH_LOAD_RATE / len(APP_SERVERS),
             min_seconds=20,
             max_seconds=400,
             timeout=30,
