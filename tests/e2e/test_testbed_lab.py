@@ -30,8 +30,14 @@ def test_lab_names_and_addresses():
         "mhx-c",
     )
     assert (lab.host_ip, lab.proxy_url) == ("10.231.144.1", "http://10.231.144.1:8888")
-    assert list(lab.servers) == ["db", "app1", "app2"]
-    for role, ip in [("db", "10.231.144.11"), ("app1", "10.231.144.12"), ("app2", "10.231.144.13")]:
+    # db2: the high-availability tests' second database server.
+    assert list(lab.servers) == ["db", "app1", "app2", "db2"]
+    for role, ip in [
+        ("db", "10.231.144.11"),
+        ("app1", "10.231.144.12"),
+        ("app2", "10.231.144.13"),
+        ("db2", "10.231.144.14"),
+    ]:
         srv = lab[role]
         assert isinstance(srv, server.Testbed) and isinstance(srv, LabServer)
         assert (srv.name, srv.ip, srv.netns) == (f"mhx-{role}", ip, f"tb-mhx-{role}")
@@ -74,7 +80,9 @@ def test_a_single_test_bed_is_unchanged():
 
 def test_the_lab_boots_another_debian_release_than_the_single_test_bed():
     lab = Lab("mhx", "10.231.144")
-    assert [lab.release, *(s.release for s in lab.servers.values())] == [releases.LAB] * 4
+    assert [lab.release, *(s.release for s in lab.servers.values())] == [releases.LAB] * (
+        1 + len(lab.servers)
+    )
     assert server.Testbed("boardtest", "10.231.7").release == releases.SINGLE_SERVER
     assert releases.LAB != releases.SINGLE_SERVER  # each run proves both
     assert {releases.LAB, releases.SINGLE_SERVER} <= set(releases.VERSIONS)

@@ -15,8 +15,17 @@ from support.playbooks import Provisioned
 from support.roles import role_default
 
 # Inventory hostnames of the lab's servers.
-INVENTORY_HOSTS = {"db": "board-db", "app1": "board-app1", "app2": "board-app2"}
+INVENTORY_HOSTS = {
+    "db": "board-db",
+    "app1": "board-app1",
+    "app2": "board-app2",
+    "db2": "board-db2",
+}
 APP_SERVERS = ("app1", "app2")
+# The database servers: one until the high-availability tests add db2 (a Patroni cluster); the
+# backup server is then etcd's witness (group_vars: board_ha_witness).
+DB_SERVERS = ("db",)
+HA_DB_SERVERS = ("db", "db2")
 # The server that keeps the backups' second repository (pgBackRest's repo2).
 BACKUP_SERVER = "app2"
 

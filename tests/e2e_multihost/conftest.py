@@ -6,6 +6,9 @@
              with the inventory grouped by job as an operator would write it for three servers.
 ``revisions`` a clone of this repository with three more commits to ship (support.releases);
              each module that ships them has its own.
+``ha_cluster`` the same lab after db2 joined db_servers and site.yml ran again: the single
+             database server converted into a Patroni cluster's first member, db2 its replica
+             (tests marked ``high_availability``, run last but acme: there is no way back).
 
 The playbook runs, the vault, the log files and the test order are support's, as in tests/e2e,
 so both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab up (then
@@ -13,6 +16,9 @@ so both suites provision exactly the same way. Knobs: E2E_KEEP=1 leaves the lab 
 """
 
 from __future__ import annotations
+
+import os
+import time
 
 import pytest
 from e2e.testbed.lab import Lab
@@ -22,8 +28,14 @@ from support.ordering import pytest_collection_modifyitems, pytest_configure  # 
 from support.playbooks import booted, provision
 from support.releases import make_revisions
 
-from .cluster import APP_SERVERS, INVENTORY_HOSTS, Cluster
-from .lab_inventory import write_lab_inventory
+from .cluster import (
+    APP_SERVERS,
+    HA_DB_SERVERS,
+    INVENTORY_HOSTS,
+    Cluster,
+    write_on_one_read_on_the_other,
+)
+from .lab_inventory import write_lab_hosts, write_lab_inventory
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +72,33 @@ def clients(cluster, tmp_path_factory) -> dict[str, Client]:
 def revisions(tmp_path_factory) -> dict:
     """The same commits as tests/e2e ships (support.releases), in a clone of their own."""
     return make_revisions(tmp_path_factory.mktemp("releases") / "repo")
+
+
+@pytest.fixture(scope="session")
+def posts_before_ha(cluster, clients) -> dict:
+    """A post written through the API while one database server serves: the conversion keeps it."""
+    title = f"before the cluster {time.time_ns()}"
+    post_id, _ = write_on_one_read_on_the_other(clients["app1"], clients["app2"], title)
+    return {"id": post_id, "title": title}
+
+
+@pytest.fixture(scope="session")
+def ha_cluster(cluster, posts_before_ha) -> Cluster:
+    """db2 joins db_servers and site.yml runs once: the running database server becomes the first
+    member of a Patroni cluster (its data kept), db2 copies it, the app servers dial both. The
+    Cluster reaches db2 as ``cluster.server("db2")``; its ``prov.runs[-1]`` is this run."""
+    hosts = cluster.prov.inventory_dir / "hosts.yml"
+    if os.environ.get("E2E_REUSE") == "1" and INVENTORY_HOSTS["db2"] in hosts.read_text():
+        # A kept lab that is a cluster already, taken as it is (support.playbooks: E2E_REUSE).
+        print("\nE2E_REUSE=1: the kept lab's Patroni cluster, site.yml not run again")
+        return cluster
+    write_lab_hosts(cluster.lab, cluster.prov.inventory_dir, HA_DB_SERVERS)
+    started = time.monotonic()
+    run = cluster.prov.run_playbook("site-ha")
+    print(
+        f"\nsite.yml adding db2 (a Patroni cluster from the running server): "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    if run.returncode != 0:
+        pytest.fail(f"site.yml with db2 failed; log: {run.log_path}\n" + run.tail(), pytrace=False)
+    return cluster

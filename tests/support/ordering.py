@@ -2,7 +2,9 @@
 
 Both suites' conftest.py import these hooks. Read-only tests run first; then the tests marked
 ``last`` (idempotence), ``releases`` (they change the deployed release), ``faults`` (they
-break services on purpose), then ``external_db`` and ``drills``, and at the very end ``acme``.
+break services on purpose), then ``external_db`` and ``drills``, then ``high_availability`` (a
+second database server: the topology changes for good), and at the very end ``acme`` (the site's
+certificate changes, and the suites' clients trust the certificate the lab served at the start).
 """
 
 from __future__ import annotations
@@ -40,10 +42,16 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "acme: switch the site's certificate to an ACME one; run at the very end"
     )
+    config.addinivalue_line(
+        "markers",
+        "high_availability: a second database server (Patroni), for good; run before acme",
+    )
 
 
 def _group(item) -> int:
     if item.get_closest_marker("acme") is not None:
+        return 6
+    if item.get_closest_marker("high_availability") is not None:
         return 5
     if item.get_closest_marker("drills") is not None:
         return 4

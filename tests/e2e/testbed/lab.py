@@ -34,7 +34,8 @@ from .rootfs import rootfs_tarball
 from .server import Testbed, read_instance_name, read_subnet_prefix
 
 # role -> last octet; the order is the bring-up order
-ROLES = {"db": 11, "app1": 12, "app2": 13}
+ROLES = {"db": 11, "app1": 12, "app2": 13, "db2": 14}
+# db2 boots with the lab but is outside its inventory: the high-availability tests add it.
 INVENTORY_GROUPS = {"db_servers": ["db"], "app_servers": ["app1", "app2"]}
 
 
