@@ -18,7 +18,7 @@ PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest
 PYTEST_FIGURES := -rfEP
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy check-push test-sentry test-side-by-side test-first-line test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy check-push test-sentry test-first-line test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -55,7 +55,14 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	# No Gunicorn access log: the app logs one JSON line per request.
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 config.wsgi:application
 
-test: $(VENV)/.dev-installed lint migrations-check check-deploy test-app test-sentry test-side-by-side ## Run every suite.
+test: $(VENV)/.dev-installed ## Run every suite.
+	# Two lines of about the same length, side by side. The first: the checks on the files and the
+	# API suites, then the single-host end-to-end suite, the bench and the container suites. The
+	# second, from the start: the lab (its provisioning waits on apt and SSH while the first line
+	# lints), then the controller's suite. Both hosts' suites wait on timers, alerts and load most
+	# of the time, so two cores run both lines in little more than the longer one.
+	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed lint-migrations ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool, squawk.
@@ -109,15 +116,8 @@ test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink ser
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
 	$(PYTEST_INFRA) tests/deploy
 
-test-side-by-side: $(VENV)/.dev-installed ## make test's longest part: two lines of suites, side by side.
-	# Two lines of about the same length: the single-host end-to-end suite, then the bench and
-	# container suites; the three-host one (its disaster-recovery drill provisions a fourth host),
-	# then the controller's. Both hosts' suites wait on timers, alerts and load most of the time,
-	# so two cores run both lines in little more than the longer one.
-	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
-	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
-
 test-first-line: $(VENV)/.dev-installed
+	$(MAKE) --no-print-directory lint migrations-check check-deploy test-app test-sentry
 	$(MAKE) --no-print-directory test-e2e
 	$(MAKE) --no-print-directory test-bench
 	$(MAKE) --no-print-directory test-containers

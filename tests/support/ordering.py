@@ -2,9 +2,11 @@
 
 Both suites' conftest.py import these hooks. Read-only tests run first; then the tests marked
 ``last`` (idempotence), ``releases`` (they change the deployed release), ``faults`` (they
-break services on purpose), then ``external_db`` and ``drills``, then ``high_availability`` (a
-second database server: the topology changes for good), and at the very end ``acme`` (the site's
-certificate changes, and the suites' clients trust the certificate the lab served at the start).
+break services on purpose), then ``drills``, then ``high_availability`` (a second database
+server: the topology changes for good), then ``external_db`` (the app servers leave the lab's
+database servers for good: the conversion must find them serving from its own), and at the very
+end ``acme`` (the site's certificate changes, and the suites' clients trust the certificate the
+lab served at the start).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def pytest_configure(config):
         "markers", "faults: break services on purpose (fault drills); run after `releases`"
     )
     config.addinivalue_line(
-        "markers", "external_db: move the app servers to another database; run after everything"
+        "markers", "external_db: move the app servers to another database; run after the drills"
     )
     config.addinivalue_line(
         "markers", "drills: destroy and restore the database (restore.yml); run after everything"
@@ -50,12 +52,12 @@ def pytest_configure(config):
 
 def _group(item) -> int:
     if item.get_closest_marker("acme") is not None:
+        return 7
+    if item.get_closest_marker("external_db") is not None:
         return 6
     if item.get_closest_marker("high_availability") is not None:
         return 5
     if item.get_closest_marker("drills") is not None:
-        return 4
-    if item.get_closest_marker("external_db") is not None:
         return 4
     if item.get_closest_marker("faults") is not None:
         return 3
