@@ -9,13 +9,15 @@ the first acknowledged post started after it, the slower app server's), how many
 and the acknowledged posts missing from the new primary's table afterwards, and waits for the old
 primary to stream again as the synchronous standby. Asserted: no acknowledged post is missing,
 the old primary is back as a replica, and the switchover fails no request. The seconds are
-figures (the issue's goal is 30 s at most), not assertions: the machine is shared.
+figures (the issue's goal is 30 s at most), not assertions: the machine is shared. With db2 left
+leading, pgBackRest backs up from it and a deploy marks its restore point on it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -23,9 +25,10 @@ import pytest
 from e2e.testbed.commands import run
 from support.fault_load import Writer
 from support.patroni import leader, members, wait_healthy
+from support.releases import deploy_args, prebuild
 from support.roles import role_default
 
-from .cluster import BACKUP_SERVER, HA_DB_SERVERS, INVENTORY_HOSTS, su_sql
+from .cluster import APP_SERVERS, BACKUP_SERVER, HA_DB_SERVERS, INVENTORY_HOSTS, served, su_sql
 
 pytestmark = pytest.mark.high_availability
 
@@ -214,3 +217,21 @@ def test_pgbackrest_follows_the_leader_after_the_failovers(ha_cluster):
         f"check from the backup server {from_backup_server:.1f} s, "
         f"{newest['type']} backup from the backup server {backup:.1f} s"
     )
+
+
+def test_a_deploy_marks_its_restore_point_on_the_member_that_leads(ha_cluster, revisions):
+    # db2 leads (above), db is in recovery, where pg_create_restore_point is refused: the deploy
+    # asks each member which one is the primary and marks the point there.
+    assert _primary(ha_cluster, "db") == "db2"
+    current = served(ha_cluster)["app1"]
+    revision = revisions["another"] if current != revisions["another"] else revisions["visible"]
+    prebuild(ha_cluster.prov, revisions, revision)
+    started = time.monotonic()
+    run = ha_cluster.prov.run_playbook("deploy-ha", "deploy.yml", deploy_args(revisions, revision))
+    print(f"\ndeploy.yml with db2 leading: {time.monotonic() - started:.0f} s")
+    assert run.returncode == 0, f"deploy.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert served(ha_cluster) == dict.fromkeys(APP_SERVERS, revision)
+    marked = run.stdout.split("TASK [release : Mark a restore point before migrating]")[1]
+    marked = marked.split("\nTASK [", 1)[0]
+    # Ansible names the delegated host after the arrow: "ok: [board-app1 -> board-db2(<ip>)]".
+    assert re.search(rf"-> {INVENTORY_HOSTS['db2']}[(\]]", marked), marked
