@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pytest
 from e2e.testbed.commands import run
 from support.fault_load import Writer
+from support.monitoring import query, wait_until
 from support.patroni import leader, members, wait_healthy
 from support.releases import deploy_args, prebuild
 from support.roles import role_default
@@ -235,3 +236,28 @@ def test_a_deploy_marks_its_restore_point_on_the_member_that_leads(ha_cluster, r
     marked = marked.split("\nTASK [", 1)[0]
     # Ansible names the delegated host after the arrow: "ok: [board-app1 -> board-db2(<ip>)]".
     assert re.search(rf"-> {INVENTORY_HOSTS['db2']}[(\]]", marked), marked
+
+
+def test_prometheus_measures_every_member_and_the_failovers_fire_their_alert(ha_cluster):
+    # The lab's monitoring server is db (no monitoring_servers group): it scrapes Patroni on both
+    # members and etcd on all three (the backup server is the witness).
+    prometheus = ha_cluster.server("db")
+    patroni_hosts = {INVENTORY_HOSTS[r] for r in HA_DB_SERVERS}
+    etcd_hosts = patroni_hosts | {INVENTORY_HOSTS[BACKUP_SERVER]}
+
+    def up(job: str) -> set[str]:
+        return {r["metric"]["host"] for r in query(prometheus, f'up{{job="{job}"}} == 1')}
+
+    started = time.monotonic()
+    wait_until(lambda: up("patroni") >= patroni_hosts, timeout=120, interval=2, what="Patroni up")
+    wait_until(lambda: up("etcd") >= etcd_hosts, timeout=120, interval=2, what="etcd up")
+    firing = 'ALERTS{alertname="PatroniFailover", alertstate="firing"}'
+    alerts = wait_until(
+        lambda: query(prometheus, firing), timeout=180, interval=2, what="PatroniFailover firing"
+    )
+    timelines = query(prometheus, "max by (scope) (patroni_postgres_timeline)")
+    print(
+        f"\nPrometheus: Patroni up on {sorted(patroni_hosts)}, etcd up on {sorted(etcd_hosts)}; "
+        f"PatroniFailover firing for {[a['metric'].get('scope') for a in alerts]} "
+        f"(timeline {timelines[0]['value'][1]}), {time.monotonic() - started:.0f} s after asking"
+    )
