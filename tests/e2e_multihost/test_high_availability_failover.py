@@ -220,6 +220,17 @@ def test_pgbackrest_follows_the_leader_after_the_failovers(ha_cluster):
     )
 
 
+def test_the_restore_drill_passes_on_the_leader_and_the_standby_leaves_it(ha_cluster):
+    # The weekly drill (board-restore-drill.timer on every member), run now: db2, the primary,
+    # restores the backup server's latest backup (the one above) and compares; db stands aside.
+    started = time.monotonic()
+    run = ha_cluster.prov.run_playbook("restore-drill-ha", "restore-drill.yml")
+    print(f"\nrestore-drill.yml with db2 leading: {time.monotonic() - started:.0f} s")
+    assert run.returncode == 0, f"restore-drill.yml failed, log: {run.log_path}\n{run.tail()}"
+    assert "board-restore-drill: OK" in run.stdout, run.tail()
+    assert "board-restore-drill: this member is a standby, the primary drills" in run.stdout
+
+
 def test_a_deploy_marks_its_restore_point_on_the_member_that_leads(ha_cluster, revisions):
     # db2 leads (above), db is in recovery, where pg_create_restore_point is refused: the deploy
     # asks each member which one is the primary and marks the point there.
