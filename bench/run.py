@@ -352,8 +352,8 @@ def serving(stack: Stack, info: dict, log) -> dict:
     log(f"tail at 70%: {tail}")
 
     # Figure 7: worker models, interleaved like the endpoints. Each repetition restarts
-    # Gunicorn once per model (nginx keeps its upstream keepalive), in alternating order so
-    # no model always follows the same one, warms it and measures the list.
+    # Gunicorn once per model, in alternating order so no model always follows the same one,
+    # warms it and measures the list.
     model_runs = {model: [] for model in worker_models(stack)}
     for rep, order in enumerate(interleaved_order(list(model_runs), model_reps)):
         for worker_class, workers, threads in order:

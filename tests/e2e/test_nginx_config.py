@@ -6,6 +6,7 @@
 - Forwarding headers a client makes up never reach Gunicorn: for the duration of one test,
   Gunicorn (the real one, serving the real app behind the real nginx) logs the headers it received.
 - The admin login is rate limited by nginx while the API keeps serving.
+- nginx keeps no connection to Gunicorn open between requests (nginx/board.conf.j2 says why).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shlex
 import socket
 import subprocess
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from support.roles import role_var
+from support.throttle import GUNICORN_SOCKET
 from support.tools import venv_tool
 
 SEVERITIES = ["UNSPECIFIED", "LOW", "MEDIUM", "HIGH"]
@@ -294,3 +297,15 @@ def test_one_request_id_in_nginx_and_app_json_logs(provisioned, client, chosen):
     assert app["logger"] == "board.request" and app["level"] == "INFO"
     # Query strings may carry tokens: neither log keeps them.
     assert "e2e-query-secret" not in json.dumps([access, app])
+
+
+def test_nginx_keeps_no_connection_to_gunicorn_between_requests(provisioned, client):
+    # A kept-alive one would let an old worker answer with the old release after a reload.
+    for _ in range(10):
+        assert client.request("/healthz").status == 200
+    # Gunicorn's end of each accepted connection is named after the socket; idle, Gunicorn would
+    # keep one for its keepalive (5 s), longer than this takes.
+    held = provisioned.sh(
+        f"ss -xH state established | grep -F {shlex.quote(GUNICORN_SOCKET)} || true"
+    )
+    assert held == "", held
