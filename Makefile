@@ -59,8 +59,8 @@ test: $(VENV)/.dev-installed ## Run every suite.
 	# Two lines of about the same length, side by side. The first: the checks on the files and the
 	# API suites, then the single-host end-to-end suite, the bench and the container suites. The
 	# second, from the start: the lab (its provisioning waits on apt and SSH while the first line
-	# lints), then the controller's suite. Both hosts' suites wait on timers, alerts and load most
-	# of the time, so two cores run both lines in little more than the longer one.
+	# lints), the controller's suite beside it. Both hosts' suites wait on timers, alerts and load
+	# most of the time, so two cores run both lines in little more than the longer one.
 	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
 	@echo "make test: every suite passed"
@@ -113,8 +113,11 @@ test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink ser
 	# Bugsink gets its own venv from requirements/bugsink.lock, cached in /var/tmp/board-bugsink.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) tests/sentry
 
+# A command prefix for the controller's suite (make test: `nice`, beside the lab).
+DEPLOY_NICE ?=
+
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
-	$(PYTEST_INFRA) tests/deploy
+	$(DEPLOY_NICE) $(PYTEST_INFRA) tests/deploy
 
 test-first-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory lint migrations-check check-deploy test-app test-sentry
@@ -122,16 +125,19 @@ test-first-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory test-bench
 	$(MAKE) --no-print-directory test-containers
 
+# The controller's suite beside the lab, at a lower priority: it is only CPU (about 5 min of one
+# core), which it takes while the lab's hosts wait on timers, alerts and load.
 test-second-line: $(VENV)/.dev-installed
-	$(MAKE) --no-print-directory test-e2e-multihost
-	$(MAKE) --no-print-directory test-deploy
+	$(MAKE) --no-print-directory --output-sync=target -j2 DEPLOY_NICE="nice -n 10" \
+	    test-e2e-multihost test-deploy
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e
 
-test-e2e-multihost: $(VENV)/.dev-installed ## Provision a database server and two app servers, probe them.
-	# Three systemd test hosts on one private network (tests/e2e/testbed/lab.py); the API tests
-	# of tests/e2e run against each app server (tests/support/https_api.py).
+test-e2e-multihost: $(VENV)/.dev-installed ## Provision a database server and two app servers, probe them, then a Patroni cluster.
+	# Four systemd test hosts on one private network (tests/e2e/testbed/lab.py): db, app1, app2,
+	# and db2, which the high-availability tests add; the API tests of tests/e2e run against each
+	# app server (tests/support/https_api.py).
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e_multihost
 
 test-containers: $(VENV)/.dev-installed ## Build the image and run docker-compose.yml with podman.

@@ -14,9 +14,9 @@ of each step and of the whole drill (its RTO), the posts checked.
 Same address rather than a fourth host: the lab's economy (no extra host, network or provisioning
 of the app servers' firewall rules); the inventory still changes (keys, host key), and a new
 address only adds pg1-host on the backup server and the app servers' database host, which the
-same site.yml run rewrites. Marked ``last`` and named before test_idempotence: its second
-site.yml, which must change nothing, then also proves the recovered fleet converged, and the
-release, fault and external-database modules run on the recovered fleet.
+same site.yml run rewrites. Marked ``last``: the release, fault, high-availability and
+external-database modules run on the recovered fleet, and the site.yml that must change nothing
+on any server is the high-availability module's, after the conversion.
 """
 
 from __future__ import annotations

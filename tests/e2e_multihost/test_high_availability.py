@@ -82,6 +82,8 @@ def test_pgbackrest_check_passes_on_the_backup_server(ha_cluster):
     assert "check command end: completed successfully" in out, out
 
 
+# The lab's one idempotence check: every server, after the disaster recovery, the releases, the
+# faults and the conversion (one database server's idempotence is the single-host suite's).
 def test_site_yml_again_changes_nothing(ha_cluster):
     started = time.monotonic()
     run = ha_cluster.prov.run_playbook("site-ha-again")

@@ -4,7 +4,7 @@ The servers switch one at a time, each behind its probes: a watcher asks each ap
 revision it serves (/healthz, X-App-Revision) over and over, and the states it sees must go
 (old, old) -> (new, old) -> (new, new), never with the second server ahead. A release whose
 probe fails stops the roll at the first server, which switches back. These tests change the
-deployed release, so they run after the idempotence check (marker `releases`), in file order.
+deployed release, so they run after the disaster recovery (marker `releases`), in file order.
 """
 
 from __future__ import annotations
