@@ -57,10 +57,10 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 
 test: $(VENV)/.dev-installed ## Run every suite.
 	# Two lines of about the same length, side by side. The first: the checks on the files and the
-	# API suites, then the single-host end-to-end suite, the bench and the container suites. The
-	# second, from the start: the lab (its provisioning waits on apt and SSH while the first line
-	# lints), the controller's suite beside it. Both hosts' suites wait on timers, alerts and load
-	# most of the time, so two cores run both lines in little more than the longer one.
+	# API suites, then the single-host end-to-end suite with the controller's beside it, then the
+	# bench. The second, from the start: the lab (its provisioning waits on apt and SSH while the
+	# first line lints), then the container suite. Both hosts' suites wait on timers, alerts and
+	# load most of the time, so two cores run both lines in little more than the longer one.
 	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
 	@echo "make test: every suite passed"
@@ -119,17 +119,18 @@ DEPLOY_NICE ?=
 test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
 	$(DEPLOY_NICE) $(PYTEST_INFRA) tests/deploy
 
+# The controller's suite beside the single-host one, at a lower priority: it is only CPU (about
+# 5 min of one core), which it takes while the test hosts wait on timers, alerts and load. After
+# the checks: its playbooks are written into deploy/ for the moment they run, where lint reads.
 test-first-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory lint migrations-check check-deploy test-app test-sentry
-	$(MAKE) --no-print-directory test-e2e
-	$(MAKE) --no-print-directory test-bench
-	$(MAKE) --no-print-directory test-containers
-
-# The controller's suite beside the lab, at a lower priority: it is only CPU (about 5 min of one
-# core), which it takes while the lab's hosts wait on timers, alerts and load.
-test-second-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory --output-sync=target -j2 DEPLOY_NICE="nice -n 10" \
-	    test-e2e-multihost test-deploy
+	    test-e2e test-deploy
+	$(MAKE) --no-print-directory test-bench
+
+test-second-line: $(VENV)/.dev-installed
+	$(MAKE) --no-print-directory test-e2e-multihost
+	$(MAKE) --no-print-directory test-containers
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e
