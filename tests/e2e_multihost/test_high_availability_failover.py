@@ -4,13 +4,16 @@ After test_high_availability.py made the lab's database servers a Patroni cluste
 each drill breaks the current primary while a writer on each app server posts through the API
 every 0.2 s and records every answer: the primary's postgres killed with -9; the primary's host cut
 off the network, twice (the second cut hits the other server: the failover goes both ways); a
-planned switchover (deploy/switchover.yml). Each prints how long writes stopped (from the fault to
-the first acknowledged post started after it, the slower app server's), how many requests failed,
-and the acknowledged posts missing from the new primary's table afterwards, and waits for the old
-primary to stream again as the synchronous standby. Asserted: no acknowledged post is missing,
-the old primary is back as a replica, and the switchover fails no request. The seconds are
-figures (the issue's goal is 30 s at most), not assertions: the machine is shared. With db2 left
-leading, pgBackRest backs up from it and a deploy marks its restore point on it.
+rolling minor upgrade (deploy/upgrade-postgresql.yml: the replica restarted, a planned switchover
+by deploy/switchover.yml, then the old primary). Each prints how long writes stopped (from the
+fault to the first acknowledged post started after it, the slower app server's), how many
+requests failed, and the acknowledged posts missing from the new primary's table afterwards, and
+waits for the old primary to stream again as the synchronous standby. Asserted: no acknowledged
+post is missing, the old primary is back as a replica, and the upgrade (its switchover included)
+fails no request and restarts every member. The seconds are figures (the issue's goal is 30 s at
+most), not assertions: the machine is shared. With db2 left leading, pgBackRest backs up from
+it, the restore drill passes on it, a deploy marks its restore point on it, and
+remove-db-server.yml refuses to remove either member of two.
 """
 
 from __future__ import annotations
@@ -162,19 +165,52 @@ def test_the_primary_cut_off_fails_over_and_rejoins_as_replica(ha_cluster, clien
     assert drill.primary_after == _other(drill.primary_before), drill.summary()
 
 
-def test_a_planned_switchover_under_load_fails_no_request(ha_cluster, clients):
-    def switchover(role: str) -> None:
-        result = ha_cluster.prov.run_playbook("switchover", "switchover.yml")
-        assert result.returncode == 0, result.tail()
+def _postmaster_started(cluster) -> dict[str, str]:
+    return {r: su_sql(cluster, "SELECT pg_postmaster_start_time()", role=r) for r in HA_DB_SERVERS}
 
-    drill = _drill(ha_cluster, clients, "planned switchover (switchover.yml)", switchover)
-    assert drill.primary_after == _other(drill.primary_before), drill.summary()
+
+def test_a_rolling_minor_upgrade_under_load_fails_no_request(ha_cluster, clients):
+    # Its switchover is switchover.yml: the planned switchover under load, from db to db2.
+    started_before = _postmaster_started(ha_cluster)
+    runs = []
+
+    def upgrade(role: str) -> None:
+        runs.append(ha_cluster.prov.run_playbook("upgrade-postgresql", "upgrade-postgresql.yml"))
+        assert runs[-1].returncode == 0, f"log: {runs[-1].log_path}\n{runs[-1].tail()}"
+
+    drill = _drill(ha_cluster, clients, "rolling minor upgrade (upgrade-postgresql.yml)", upgrade)
     assert drill.failed == 0, drill.summary()
+    assert drill.primary_after == _other(drill.primary_before), drill.summary()
+    # Every member runs a postmaster started by the upgrade: the replica's first, then, after the
+    # switchover, the old primary's.
+    started_after = _postmaster_started(ha_cluster)
+    assert all(started_after[r] != started_before[r] for r in HA_DB_SERVERS), (
+        started_before,
+        started_after,
+    )
+    log = runs[0].stdout
+    replica, old_primary = (
+        INVENTORY_HOSTS[drill.primary_after],
+        INVENTORY_HOSTS[drill.primary_before],
+    )
+    steps = [
+        log.index("PLAY [Upgrade the replicas, one at a time]"),
+        log.index(f"{replica}: ", log.index("TASK [patroni : Show what the upgrade did]")),
+        log.index("PLAY [Hand the leadership of the Patroni cluster to a standby]"),
+        log.index("PLAY [Upgrade the old primary, now a replica]"),
+    ]
+    assert steps == sorted(steps), runs[0].log_path
+    assert f"{old_primary}: " in log[steps[-1] :], runs[0].log_path
+    shown = [
+        " ".join(re.split(r"\n\s*\n", block, maxsplit=1)[0].split("msg:", 1)[-1].split())
+        for block in log.split("TASK [patroni : Show what the upgrade did]")[1:]
+    ]
+    print("rolling minor upgrade: " + " / ".join(m.removeprefix("|- ") for m in shown))
 
 
 def test_pgbackrest_follows_the_leader_after_the_failovers(ha_cluster):
-    # The drills above leave db2 leading (the cuts go both ways, then the switchover): the backup
-    # server's configuration lists both members, db2 archives into its repository.
+    # The drills above leave db2 leading (the cuts go both ways, then the upgrade's switchover):
+    # the backup server's configuration lists both members, db2 archives into its repository.
     primary = _primary(ha_cluster, "db")
     assert primary == "db2", f"the drills left {primary} leading, not db2"
     sudo = f"cd / && sudo -u {{}} pgbackrest --stanza={STANZA}"
@@ -247,6 +283,25 @@ def test_a_deploy_marks_its_restore_point_on_the_member_that_leads(ha_cluster, r
     marked = marked.split("\nTASK [", 1)[0]
     # Ansible names the delegated host after the arrow: "ok: [board-app1 -> board-db2(<ip>)]".
     assert re.search(rf"-> {INVENTORY_HOSTS['db2']}[(\]]", marked), marked
+
+
+def test_remove_db_server_refuses_the_leader_and_a_removal_that_leaves_one_server(ha_cluster):
+    # Two database servers: removing either one is refused before any server changes (the
+    # removal itself needs a third database server; the lab has two).
+    lead = _primary(ha_cluster, "db")
+    for role, refusal in (
+        (lead, "is the cluster's leader: switch over first"),
+        (_other(lead), "would leave 1 database server(s)"),
+    ):
+        run = ha_cluster.prov.run_playbook(
+            f"remove-db-server-{role}",
+            "remove-db-server.yml",
+            ["-e", f"remove_db_server={INVENTORY_HOSTS[role]}"],
+        )
+        assert run.returncode != 0, run.tail()
+        assert refusal in " ".join(run.stdout.split()), run.tail()
+        assert all(counts["changed"] == 0 for counts in run.recap.values()), run.recap
+    wait_healthy(ha_cluster.server("db"))
 
 
 def test_prometheus_measures_every_member_and_the_failovers_fire_their_alert(ha_cluster):
