@@ -58,8 +58,8 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 test: $(VENV)/.dev-installed ## Run every suite.
 	# Two lines of about the same length, side by side. The first: the checks on the files and the
 	# API suites, then the single-host end-to-end suite with the controller's beside it, then the
-	# bench. The second, from the start: the lab (its provisioning waits on apt and SSH while the
-	# first line lints), then the container suite. Both hosts' suites wait on timers, alerts and
+	# bench and the container suite. The second, from the start: the lab (its provisioning waits
+	# on apt and SSH while the first line lints). Both hosts' suites wait on timers, alerts and
 	# load most of the time, so two cores run both lines in little more than the longer one.
 	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
 	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
@@ -126,11 +126,10 @@ test-first-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory lint migrations-check check-deploy test-app test-sentry
 	$(MAKE) --no-print-directory --output-sync=target -j2 DEPLOY_NICE="nice -n 10" \
 	    test-e2e test-deploy
-	$(MAKE) --no-print-directory test-bench
+	$(MAKE) --no-print-directory test-bench test-containers
 
 test-second-line: $(VENV)/.dev-installed
 	$(MAKE) --no-print-directory test-e2e-multihost
-	$(MAKE) --no-print-directory test-containers
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from e2e.testbed.lab import Lab
 from support.client import post_auth
-from support.playbooks import Provisioned
+from support.playbooks import PlaybookRun, Provisioned
 from support.roles import role_default
 
 # Inventory hostnames of the lab's servers.
@@ -36,6 +36,8 @@ class Cluster:
 
     lab: Lab
     prov: Provisioned
+    # The site.yml that made the lab's database servers a Patroni cluster (``ha_cluster``).
+    conversion: PlaybookRun | None = None
 
     def server(self, role: str):
         return self.lab.servers[role]

@@ -25,7 +25,7 @@ from e2e.testbed.lab import Lab
 from support.client import Client
 from support.inventory import SERVER_NAME
 from support.ordering import pytest_collection_modifyitems, pytest_configure  # noqa: F401
-from support.playbooks import booted, provision
+from support.playbooks import PlaybookRun, booted, provision
 from support.releases import make_revisions
 
 from .cluster import (
@@ -86,11 +86,13 @@ def posts_before_ha(cluster, clients) -> dict:
 def ha_cluster(cluster, posts_before_ha) -> Cluster:
     """db2 joins db_servers and site.yml runs once: the running database server becomes the first
     member of a Patroni cluster (its data kept), db2 copies it, the app servers dial both. The
-    Cluster reaches db2 as ``cluster.server("db2")``; its ``prov.runs[-1]`` is this run."""
+    Cluster reaches db2 as ``cluster.server("db2")``; its ``conversion`` is this run."""
     hosts = cluster.prov.inventory_dir / "hosts.yml"
     if os.environ.get("E2E_REUSE") == "1" and INVENTORY_HOSTS["db2"] in hosts.read_text():
         # A kept lab that is a cluster already, taken as it is (support.playbooks: E2E_REUSE).
         print("\nE2E_REUSE=1: the kept lab's Patroni cluster, site.yml not run again")
+        kept = sorted(cluster.prov.log_dir.glob("*-site-ha.log"))
+        cluster.conversion = PlaybookRun.from_log(kept[-1]) if kept else None
         return cluster
     write_lab_hosts(cluster.lab, cluster.prov.inventory_dir, HA_DB_SERVERS)
     started = time.monotonic()
@@ -101,4 +103,5 @@ def ha_cluster(cluster, posts_before_ha) -> Cluster:
     )
     if run.returncode != 0:
         pytest.fail(f"site.yml with db2 failed; log: {run.log_path}\n" + run.tail(), pytrace=False)
+    cluster.conversion = run
     return cluster

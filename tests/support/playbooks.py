@@ -51,6 +51,27 @@ class PlaybookRun:
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.stdout.splitlines()[-lines:])
 
+    @classmethod
+    def from_log(cls, log_path: Path) -> PlaybookRun:
+        """A run of an earlier session, read back from its log (E2E_REUSE=1 on a kept bed)."""
+        text = log_path.read_text()
+        return cls(0, log_path, text, parse_recap(text))
+
+    def changed_by_role(self) -> dict[str, set[str]]:
+        """Hosts on which each role's tasks and handlers reported 'changed' ("play" for a play's
+        own tasks); a delegated task counts for the host it ran for."""
+        out: dict[str, set[str]] = {}
+        role = None
+        for line in self.stdout.splitlines():
+            task = re.match(r"(?:TASK|RUNNING HANDLER) \[(?:(\S+) : )?", line)
+            if task:
+                role = task.group(1) or "play"
+            elif line.startswith("changed: [") and role:
+                out.setdefault(role, set()).add(
+                    line.removeprefix("changed: [").split()[0].rstrip("]")
+                )
+        return out
+
     def changed_tasks(self) -> list[str]:
         """Names of the tasks that reported 'changed' (for idempotence diagnostics)."""
         out, task = [], None
