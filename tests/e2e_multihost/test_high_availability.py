@@ -5,7 +5,8 @@ The ``ha_cluster`` fixture (conftest.py) runs that site.yml once and prints its 
 both members run, one leads and the other is its synchronous standby; a post written before the
 conversion is still served; a post written through one app server is read on the other (both dial
 every database server and keep the primary, libpq's target_session_attrs=read-write); pgBackRest
-still archives and checks from the backup server; and a second site.yml changes nothing. Marked
+still archives and checks from the backup server; the conversion changes no host role (base,
+nginx...) on the servers provisioned before it; and a second site.yml changes nothing. Marked
 ``high_availability``: after every other group, as the topology does not go back. The failover
 drills build on the same fixture in a module of their own.
 """
