@@ -21,7 +21,7 @@ import secrets
 import shlex
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,30 +57,27 @@ class PlaybookRun:
         text = log_path.read_text()
         return cls(0, log_path, text, parse_recap(text))
 
-    def changed_by_role(self) -> dict[str, set[str]]:
-        """Hosts on which each role's tasks and handlers reported 'changed' ("play" for a play's
-        own tasks); a delegated task counts for the host it ran for."""
-        out: dict[str, set[str]] = {}
-        role = None
-        for line in self.stdout.splitlines():
-            task = re.match(r"(?:TASK|RUNNING HANDLER) \[(?:(\S+) : )?", line)
-            if task:
-                role = task.group(1) or "play"
-            elif line.startswith("changed: [") and role:
-                out.setdefault(role, set()).add(
-                    line.removeprefix("changed: [").split()[0].rstrip("]")
-                )
-        return out
-
-    def changed_tasks(self) -> list[str]:
-        """Names of the tasks that reported 'changed' (for idempotence diagnostics)."""
-        out, task = [], None
+    def _changed(self) -> Iterator[tuple[str, str]]:
+        """(task or handler header, its 'changed' line), in log order."""
+        task = None
         for line in self.stdout.splitlines():
             if line.startswith(("TASK [", "RUNNING HANDLER [")):
                 task = line
             elif line.startswith("changed:") and task:
-                out.append(f"{task.rstrip(' *')} -> {line}")
+                yield task, line
+
+    def changed_by_role(self) -> dict[str, set[str]]:
+        """Hosts on which each role's tasks and handlers reported 'changed' ("play" for a play's
+        own tasks); a delegated task counts for the host it ran for."""
+        out: dict[str, set[str]] = {}
+        for task, line in self._changed():
+            role = re.match(r"(?:TASK|RUNNING HANDLER) \[(?:(\S+) : )?", task).group(1) or "play"
+            out.setdefault(role, set()).add(line.removeprefix("changed: [").split()[0].rstrip("]"))
         return out
+
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported 'changed' (for idempotence diagnostics)."""
+        return [f"{task.rstrip(' *')} -> {line}" for task, line in self._changed()]
 
 
 def parse_recap(text: str) -> dict[str, dict[str, int]]:
