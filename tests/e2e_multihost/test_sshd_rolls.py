@@ -1,4 +1,4 @@
-"""sshd changes roll one server at a time: a change that passes `sshd -t` and the lockout guard
+"""sshd changes go to one server first: a change that passes `sshd -t` and the lockout guard
 but still locks Ansible out (MaxSessions 0: logins succeed, no command may run) stops the run
 on the first server; the other two keep the sshd they had and stay reachable. The first
 server is then repaired from its console, as an operator would."""
