@@ -9,7 +9,11 @@ cache of `make run`) keep DRF's own logic.
 
 A cache that is down fails open: the request is served unthrottled (nginx's limit_req still
 limits each client), counted in board_degraded_requests_total{dependency="cache"}, and logged at
-most once per worker per CACHE_DOWN_LOG_INTERVAL seconds, not once per request.
+most once per worker per CACHE_DOWN_LOG_INTERVAL seconds, not once per request. The database
+cache's connection is the view's: when its query broke that connection (a Patroni switchover ends
+every session on the old primary, possibly just after the request's health check), the connection
+is closed there, so the view opens a new one (core.database waits for the new primary) instead of
+failing on the broken one.
 """
 
 import logging
@@ -19,7 +23,7 @@ import time
 import uuid
 
 from django.core.cache.backends.redis import RedisCache
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.utils.connection import ConnectionProxy
 from redis.exceptions import RedisError
 from rest_framework import throttling
@@ -52,6 +56,14 @@ def _log_cache_down(exc: Exception) -> None:
     )
 
 
+def _close_broken_connections() -> None:
+    """Close each connection a query just failed on that no longer answers, as Django does at
+    the start of a request; one inside a transaction is left to it."""
+    for conn in connections.all(initialized_only=True):
+        if conn.errors_occurred and not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
+
+
 def _backend(cache):
     """The cache backend behind `django.core.cache.cache` (a proxy to the current one)."""
     if isinstance(cache, ConnectionProxy):
@@ -73,6 +85,8 @@ class AtomicRedisWindow(throttling.SimpleRateThrottle):
         except CACHE_ERRORS as exc:
             _log_cache_down(exc)
             record_degraded(request, "cache")
+            if isinstance(exc, DatabaseError):
+                _close_broken_connections()
             return True
         if not allowed:
             THROTTLED.labels(scope=self.scope).inc()

@@ -5,6 +5,7 @@ import json
 import logging
 
 import pytest
+from django.db import connection, connections
 from django.urls import reverse
 from prometheus_client import REGISTRY
 from rest_framework.throttling import SimpleRateThrottle
@@ -60,6 +61,40 @@ def test_database_cache_down_fails_open_through_drfs_path(api, settings, monkeyp
     codes.append(api.get(reverse("post-list")).status_code)
     assert codes == [200, 200, 200]
     assert degraded("cache") == before + 2
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_session_ended_under_the_database_caches_query_is_not_the_views(api, settings):
+    """A Patroni switchover ends every session on the old primary, possibly between a request's
+    health check and its throttle's query of the database cache (the lab's cache): the throttle
+    fails open and the view answers on a new connection, not a 503 from the broken one."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": settings.CACHE_TABLE,
+        }
+    }
+    ended = []
+
+    def end_the_session_first(execute, sql, params, many, context):
+        if not ended and settings.CACHE_TABLE in sql:
+            pid = context["connection"].connection.get_backend_pid()
+            other = type(connections["default"])(connection.settings_dict, alias="default")
+            try:
+                with other.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            finally:
+                other.close()
+            ended.append(pid)
+        return execute(sql, params, many, context)
+
+    before = degraded("cache")
+    with connection.execute_wrapper(end_the_session_first):
+        response = api.get(reverse("post-list"))
+    assert ended, "the throttle never queried the database cache"
+    assert response.status_code == 200, response.content
+    assert degraded("cache") == before + 1
 
 
 def test_readyz_reports_the_cache_down_and_still_answers_200(client, redis_cache):
