@@ -18,7 +18,7 @@ PYTEST_INFRA := $(BIN)/pytest -p no:django -p no:cacheprovider -W ignore::pytest
 PYTEST_FIGURES := -rfEP
 
 .PHONY: help run test lint lint-workflows lint-migrations test-app test-sqlite test-postgres test-deploy migrations-check \
-        check-deploy check-push test-sentry test-checks test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
+        check-deploy check-push test-sentry test-first-line test-second-line test-e2e test-e2e-multihost test-containers test-bench bench release provision deploy rollback smoke lock clean
 
 # The git revision `make release`, `make deploy` and `make provision` ship (any ref). Unset:
 # release and deploy ship the checkout's HEAD; provision keeps the release that serves.
@@ -56,11 +56,13 @@ run: $(VENV)/.base-installed .env ## Serve the API on http://127.0.0.1:8000 (SQL
 	cd app && exec ../$(BIN)/gunicorn --bind 127.0.0.1:8000 --workers 2 config.wsgi:application
 
 test: $(VENV)/.dev-installed ## Run every suite.
-	# Three lines side by side, from the start: the single-host end-to-end suite and the lab, of
-	# about the same length, whose hosts wait on timers, alerts and load most of the time; and,
-	# at a lower priority in the CPU they leave, every other suite (test-checks).
+	# Two lines of about the same length, side by side. The first: the checks on the files and the
+	# API suites, then the single-host end-to-end suite with the controller's beside it, then the
+	# bench and the container suite. The second, from the start: the lab (its provisioning waits
+	# on apt and SSH while the first line lints). Both hosts' suites wait on timers, alerts and
+	# load most of the time, so two cores run both lines in little more than the longer one.
 	# Distinct names and subnets (tests/e2e/testbed/server.py); apt and the rootfs cache take locks.
-	$(MAKE) --no-print-directory --output-sync=target -j3 test-e2e test-e2e-multihost test-checks
+	$(MAKE) --no-print-directory --output-sync=target -j2 test-first-line test-second-line
 	@echo "make test: every suite passed"
 
 lint: $(VENV)/.dev-installed lint-migrations ## ruff, yamllint, ansible-lint, zizmor, hadolint, the compose spec, promtool/amtool, squawk.
@@ -111,15 +113,23 @@ test-sentry: $(VENV)/.dev-installed ## A forced error reaches a real Bugsink ser
 	# Bugsink gets its own venv from requirements/bugsink.lock, cached in /var/tmp/board-bugsink.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) tests/sentry
 
-test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
-	$(PYTEST_INFRA) tests/deploy
+# A command prefix for the controller's suite (make test: `nice`, beside the lab).
+DEPLOY_NICE ?=
 
-# make test's suites that run on this machine alone (about 15 min of one core), one after the
-# other at a lower priority: they take what the test hosts leave while they wait. Lint before
-# the controller's suite, which writes its playbooks into deploy/ for the moment they run.
-test-checks: $(VENV)/.dev-installed
-	nice -n 10 $(MAKE) --no-print-directory lint migrations-check check-deploy test-app test-sentry \
-	    test-deploy test-bench test-containers
+test-deploy: $(VENV)/.dev-installed ## Ansible logic checked on the controller (no host changes).
+	$(DEPLOY_NICE) $(PYTEST_INFRA) tests/deploy
+
+# The controller's suite beside the single-host one, at a lower priority: it is only CPU (about
+# 5 min of one core), which it takes while the test hosts wait on timers, alerts and load. After
+# the checks: its playbooks are written into deploy/ for the moment they run, where lint reads.
+test-first-line: $(VENV)/.dev-installed
+	$(MAKE) --no-print-directory lint migrations-check check-deploy test-app test-sentry
+	$(MAKE) --no-print-directory --output-sync=target -j2 DEPLOY_NICE="nice -n 10" \
+	    test-e2e test-deploy
+	$(MAKE) --no-print-directory test-bench test-containers
+
+test-second-line: $(VENV)/.dev-installed
+	$(MAKE) --no-print-directory test-e2e-multihost
 
 test-e2e: $(VENV)/.dev-installed ## Provision a systemd test host with Ansible and probe it.
 	$(PYTEST_INFRA) $(PYTEST_FIGURES) --durations=12 tests/e2e
