@@ -222,31 +222,3 @@ def test_playbooks_refuse_a_backup_group_they_cannot_use(tmp_path, backup_hosts,
     assert "backup_servers holds the one server" in output, output[-3000:]
     assert "UNREACHABLE" not in output, output[-3000:]
     assert "Gathering Facts" not in output, output[-3000:]
-
-
-# Two database servers: a Patroni cluster (group_vars: board_db_ha).
-HA_INVENTORY = """---
-board_servers:
-  children:
-    db_servers:
-      hosts:
-        db-1:
-          ansible_host: 192.0.2.40
-        db-2:
-          ansible_host: 192.0.2.41
-    app_servers:
-      hosts:
-        app-1:
-          ansible_host: 192.0.2.42
-"""
-
-
-def test_restore_refuses_a_patroni_cluster_and_says_what_to_do(tmp_path):
-    run = _run_playbook("restore.yml", HA_INVENTORY, tmp_path)
-    output = run.stdout + run.stderr
-    assert run.returncode != 0, output[-3000:]
-    assert "restores a single database server in place" in output, output[-3000:]
-    assert "db-1, db-2" in output and "High availability: restoring a cluster" in output
-    # Refused before any server was contacted.
-    assert "UNREACHABLE" not in output, output[-3000:]
-    assert "Gathering Facts" not in output, output[-3000:]

@@ -21,6 +21,8 @@ INVENTORY_HOSTS = {
     "app2": "board-app2",
     "db2": "board-db2",
 }
+# The server's job from its inventory hostname (patronictl lists members by the latter).
+ROLE_OF = {name: role for role, name in INVENTORY_HOSTS.items()}
 APP_SERVERS = ("app1", "app2")
 # The database servers: one until the high-availability tests add db2 (a Patroni cluster); the
 # backup server is then etcd's witness (group_vars: board_ha_witness).

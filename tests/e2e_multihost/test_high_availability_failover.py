@@ -32,11 +32,18 @@ from support.patroni import leader, members, wait_healthy
 from support.releases import deploy_args, prebuild
 from support.roles import role_default
 
-from .cluster import APP_SERVERS, BACKUP_SERVER, HA_DB_SERVERS, INVENTORY_HOSTS, served, su_sql
+from .cluster import (
+    APP_SERVERS,
+    BACKUP_SERVER,
+    HA_DB_SERVERS,
+    INVENTORY_HOSTS,
+    ROLE_OF,
+    served,
+    su_sql,
+)
 
 pytestmark = pytest.mark.high_availability
 
-ROLE_OF = {name: role for role, name in INVENTORY_HOSTS.items()}
 WRITE_INTERVAL = 0.2  # seconds between one writer's posts
 RESUME_TIMEOUT = 180  # seconds the drill waits for writes to succeed again before failing
 STANZA = role_default("backup", "backup_stanza")
