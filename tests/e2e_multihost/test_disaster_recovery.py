@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support.client import create_post
 from support.roles import role_default
 
 from .cluster import BACKUP_SERVER, DB, INVENTORY_HOSTS, su_sql, write_on_one_read_on_the_other
@@ -45,17 +46,6 @@ REFUSAL = "Restore it from the backup server"
 def _words(text: str) -> str:
     """Ansible's output with its line wrapping undone."""
     return " ".join(text.split())
-
-
-def _post(client, token: str, title: str) -> int:
-    response = client.request(
-        "/api/v1/posts/",
-        method="POST",
-        token=token,
-        json_body={"title": title, "content": f"{title}: written before the disaster."},
-    )
-    assert response.status == 201, response.body
-    return response.json()["id"]
 
 
 def _wait_for_api(client, path: str, timeout: float = 120) -> None:
@@ -85,11 +75,13 @@ def drill(cluster, clients):
     first, token = write_on_one_read_on_the_other(app1, app2, "dr-0")
     before = {first: "dr-0"}
     for i in range(1, POSTS_BEFORE_BACKUP):
-        before[_post(app1, token, f"dr-{i}")] = f"dr-{i}"
+        title = f"dr-{i}"
+        before[create_post(app1, token, title, f"{title}: written before the disaster.")] = title
     cluster.sh(BACKUP_SERVER, "systemctl start board-backup@diff.service")
     after = {}
     for i in range(POSTS_BEFORE_BACKUP, POSTS_BEFORE_BACKUP + POSTS_AFTER_BACKUP):
-        after[_post(app2, token, f"dr-{i}")] = f"dr-{i}"
+        title = f"dr-{i}"
+        after[create_post(app2, token, title, f"{title}: written before the disaster.")] = title
     # Switches the WAL segment and waits until it is archived into both repositories: every
     # acknowledged post is in repo2 (a real loss costs up to archive_timeout more).
     cluster.sh("db", f"cd / && runuser -u postgres -- pgbackrest --stanza={STANZA} check")

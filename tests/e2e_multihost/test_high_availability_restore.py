@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support.client import create_post
 from support.patroni import leader, members, wait_healthy
 from support.roles import role_default
 
@@ -47,13 +48,7 @@ def restored(ha_cluster, clients):
     time.sleep(1)
     target = su_sql(ha_cluster, NOW_SQL, role=primary)
     time.sleep(1)
-    lost = app2.request(
-        "/api/v1/posts/",
-        method="POST",
-        token=token,
-        json_body={"title": "undone by the restore", "content": "Written after the target."},
-    )
-    assert lost.status == 201, lost.body
+    lost = create_post(app2, token, "undone by the restore", "Written after the target.")
     # Switches the WAL segment and waits until it is archived: the target is in the repository.
     ha_cluster.sh(primary, f"cd / && runuser -u postgres -- pgbackrest --stanza={STANZA} check")
 
@@ -73,7 +68,7 @@ def restored(ha_cluster, clients):
         "timeline": timeline_before,
         "after": after,
         "kept": kept,
-        "lost": lost.json()["id"],
+        "lost": lost,
     }
 
 

@@ -125,3 +125,15 @@ def post_auth(client: Client, path: str, body: dict) -> Response:
             break
         time.sleep(int(response.header("Retry-After") or 5) + 1)
     return response
+
+
+def create_post(client: Client, token: str, title: str, content: str) -> int:
+    """A post created through the API with `token`; its id (asserts the 201)."""
+    response = client.request(
+        "/api/v1/posts/",
+        method="POST",
+        token=token,
+        json_body={"title": title, "content": content},
+    )
+    assert response.status == 201, response.body
+    return response.json()["id"]
