@@ -77,6 +77,9 @@ MIDDLEWARE = [
     # Outermost: counts the status the client really gets (core/metrics.py).
     "core.metrics.MetricsMiddleware",
     "core.middleware.RequestLogMiddleware",
+    # Runs the rest again once when a switchover ended the request's database session before it
+    # committed anything (core/request_retry.py).
+    "core.request_retry.DatabaseRetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,6 +1,6 @@
 """DRF's exception handler, plus Django's ValidationError (raised by models and services) as 400,
 Django's refusal of a body over DATA_UPLOAD_MAX_MEMORY_SIZE as 413, and a database that is down
-as a JSON 503 with Retry-After (not a 500)."""
+as a JSON 503 with Retry-After (not a 500), unless core.request_retry runs the request again."""
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -13,6 +13,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
 from core.metrics import record_degraded
+from core.request_retry import run_again_instead_of_503
 
 # A connection that cannot be made or was lost; IntegrityError, DataError and the like are bugs
 # or bad input, not an outage, and stay 500s (or 400s where a serializer catches them).
@@ -22,9 +23,10 @@ DATABASE_RETRY_AFTER_SECONDS = 10
 DATABASE_DOWN_DETAIL = "The service is temporarily unavailable. Try again later."
 
 
-def database_unavailable(request) -> JsonResponse:
+def database_unavailable(request, exc: BaseException | None) -> JsonResponse:
     """The answer to any request that found the database down (Django views, middleware)."""
-    record_degraded(request, "database")
+    if not run_again_instead_of_503(exc):
+        record_degraded(request, "database")
     response = JsonResponse({"detail": DATABASE_DOWN_DETAIL}, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
@@ -46,7 +48,8 @@ def api_exception_handler(exc, context):
         exc = RequestTooLarge()
     if isinstance(exc, DATABASE_DOWN_ERRORS):
         set_rollback()
-        record_degraded(context["request"], "database")
+        if not run_again_instead_of_503(exc):
+            record_degraded(context["request"], "database")
         return Response(
             {"detail": DATABASE_DOWN_DETAIL},
             status=503,
@@ -66,5 +69,5 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, DATABASE_DOWN_ERRORS):
-            return database_unavailable(request)
+            return database_unavailable(request, exception)
         return None

@@ -35,6 +35,11 @@ DEGRADED = Counter(
     "Requests answered while a dependency was down (cache: throttle failed open; database: 503).",
     ["dependency"],
 )
+RETRIED = Counter(
+    "board_database_retried_requests",
+    "Requests run a second time because their database session ended before they committed "
+    "anything (a switchover or restart of PostgreSQL); the second attempt's status is counted.",
+)
 DB_QUERIES = Histogram(
     "board_db_queries_per_request",
     "Database queries run by one request, by URL name.",

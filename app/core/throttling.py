@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from rest_framework import throttling
 
 from core.metrics import THROTTLED, record_degraded
+from core.request_retry import repeatable
 
 logger = logging.getLogger("board.throttling")
 
@@ -81,7 +82,9 @@ class AtomicRedisWindow(throttling.SimpleRateThrottle):
         if self.key is None:
             return True
         try:
-            allowed = self._allow(request, view)
+            # A second attempt of the request (core.request_retry) counts it again: harmless.
+            with repeatable():
+                allowed = self._allow(request, view)
         except CACHE_ERRORS as exc:
             _log_cache_down(exc)
             record_degraded(request, "cache")

@@ -128,6 +128,7 @@ def csrf_failure(request, reason=""):
 
 def server_error(request):
     # A database outage inside a middleware (before any view) lands here, not in a view's handler.
-    if isinstance(sys.exc_info()[1], DATABASE_DOWN_ERRORS):
-        return database_unavailable(request)
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DATABASE_DOWN_ERRORS):
+        return database_unavailable(request, exc)
     return _error(500, "Internal server error.")

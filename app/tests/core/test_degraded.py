@@ -5,12 +5,13 @@ import json
 import logging
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.urls import reverse
 from prometheus_client import REGISTRY
 from rest_framework.throttling import SimpleRateThrottle
 
 from core import throttling
+from tests.database import end_session
 from tests.processes import run_python
 
 pytestmark = pytest.mark.django_db
@@ -79,14 +80,8 @@ def test_a_session_ended_under_the_database_caches_query_is_not_the_views(api, s
 
     def end_the_session_first(execute, sql, params, many, context):
         if not ended and settings.CACHE_TABLE in sql:
-            pid = context["connection"].connection.get_backend_pid()
-            other = type(connections["default"])(connection.settings_dict, alias="default")
-            try:
-                with other.cursor() as cursor:
-                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-            finally:
-                other.close()
-            ended.append(pid)
+            end_session(context["connection"])
+            ended.append(sql)
         return execute(sql, params, many, context)
 
     before = degraded("cache")

@@ -1,0 +1,127 @@
+"""A request whose database session ended before it committed anything is run a second time;
+one that may have committed a write is not (real PostgreSQL sessions, ended from outside)."""
+
+import pytest
+from django.db import connection, transaction
+from django.http import JsonResponse
+from django.test import RequestFactory
+from django.urls import reverse
+from prometheus_client import REGISTRY
+
+from board.models import Post, Tag
+from core.exceptions import DATABASE_DOWN_ERRORS, database_unavailable
+from core.request_retry import DatabaseRetryMiddleware
+from tests.database import end_session
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+
+
+def metric(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def retried() -> float:
+    return metric("board_database_retried_requests_total")
+
+
+def degraded() -> float:
+    return metric("board_degraded_requests_total", dependency="database")
+
+
+def test_a_post_whose_session_ends_before_its_insert_is_created_once(author_client):
+    """The switchover case: the session passed the request's health check, then ended."""
+    ended = []
+
+    def end_the_session_first(execute, sql, params, many, context):
+        if not ended and sql.startswith(f'INSERT INTO "{Post._meta.db_table}"'):
+            end_session(context["connection"])
+            ended.append(sql)
+        return execute(sql, params, many, context)
+
+    before = (retried(), degraded())
+    with connection.execute_wrapper(end_the_session_first):
+        response = author_client.post(
+            reverse("post-list"),
+            {"title": "Twice?", "content": "Once.", "tags": ["retry"]},
+            format="json",
+        )
+    assert ended, "the post was never inserted"
+    assert response.status_code == 201, response.content
+    assert list(Post.objects.values_list("title", flat=True)) == ["Twice?"]
+    assert response.json()["tags"] == ["retry"]
+    assert (retried(), degraded()) == (before[0] + 1, before[1])
+
+
+class Probe:
+    """A view that writes as told, then finds its session ended; counts how often it runs."""
+
+    def __init__(self, write=None):
+        self.write = write
+        self.runs = 0
+
+    def __call__(self, request):
+        self.runs += 1
+        if self.write:
+            self.write()
+        if self.runs == 1:
+            connection.ensure_connection()
+            end_session(connection)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM board_tag")
+                return JsonResponse({"tags": cursor.fetchone()[0]})
+        except DATABASE_DOWN_ERRORS as exc:
+            return database_unavailable(request, exc)
+
+
+def _run(probe):
+    try:
+        return DatabaseRetryMiddleware(probe)(RequestFactory().post("/", {"x": "1"}))
+    finally:
+        connection.close()  # what the end of a request does with a connection that failed
+
+
+def test_a_read_only_request_is_run_again_on_a_new_session():
+    probe = Probe()
+    response = _run(probe)
+    assert (probe.runs, response.status_code) == (2, 200)
+
+
+def test_a_request_that_committed_a_transaction_is_not_run_again():
+    def commit_a_tag():
+        with transaction.atomic():
+            Tag.objects.create(name=f"t{Tag.objects.count()}")
+
+    before = degraded()
+    probe = Probe(write=commit_a_tag)
+    response = _run(probe)
+    assert (probe.runs, response.status_code) == (1, 503)
+    assert Tag.objects.count() == 1
+    assert degraded() == before + 1
+
+
+def test_a_request_that_wrote_in_autocommit_is_not_run_again():
+    probe = Probe(write=lambda: Tag.objects.create(name="autocommitted"))
+    response = _run(probe)
+    assert (probe.runs, response.status_code) == (1, 503)
+    assert Tag.objects.count() == 1
+
+
+def test_other_database_errors_are_not_run_again():
+    """A statement timeout run twice would double the load that caused it."""
+
+    def timeout(request):
+        timeout.runs += 1
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', '1', false)")
+                cursor.execute("SELECT pg_sleep(1)")
+        except DATABASE_DOWN_ERRORS as exc:
+            return database_unavailable(request, exc)
+        finally:
+            connection.close()
+        raise AssertionError("the statement was not cancelled")
+
+    timeout.runs = 0
+    response = _run(timeout)
+    assert (timeout.runs, response.status_code) == (1, 503)
