@@ -28,8 +28,14 @@ APP_SERVERS = ("app1", "app2")
 # backup server is then etcd's witness (group_vars: board_ha_witness).
 DB_SERVERS = ("db",)
 HA_DB_SERVERS = ("db", "db2")
+
 # The server that keeps the backups' second repository (pgBackRest's repo2).
 BACKUP_SERVER = "app2"
+
+
+def other_member(role: str) -> str:
+    """The Patroni cluster's member that is not `role`."""
+    return next(r for r in HA_DB_SERVERS if r != role)
 
 
 @dataclass

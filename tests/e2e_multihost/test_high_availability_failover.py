@@ -39,6 +39,7 @@ from .cluster import (
     HA_DB_SERVERS,
     INVENTORY_HOSTS,
     ROLE_OF,
+    other_member,
     served,
     su_sql,
 )
@@ -77,10 +78,6 @@ class Drill:
         )
 
 
-def _other(role: str) -> str:
-    return next(r for r in HA_DB_SERVERS if r != role)
-
-
 def _primary(cluster, observer: str) -> str:
     lead = leader(members(cluster.server(observer)))
     assert lead is not None, "the cluster has no leader"
@@ -116,7 +113,7 @@ def _drill(cluster, clients, label: str, break_primary, repair=None) -> Drill:
         if repair is not None:
             repair(before)
         repaired = time.time()
-        listed = wait_healthy(cluster.server(_other(before)))
+        listed = wait_healthy(cluster.server(other_member(before)))
         back = time.time() - repaired
         time.sleep(1)  # writes on the healed cluster too
     after = ROLE_OF[leader(listed).name]
@@ -172,7 +169,7 @@ def test_the_primary_cut_off_fails_over_and_rejoins_as_replica(ha_cluster, clien
         _link(ha_cluster, "down"),
         repair=_link(ha_cluster, "up"),
     )
-    assert drill.primary_after == _other(drill.primary_before), drill.summary()
+    assert drill.primary_after == other_member(drill.primary_before), drill.summary()
 
 
 def _postmaster_started(cluster) -> dict[str, str]:
@@ -190,7 +187,7 @@ def test_a_rolling_minor_upgrade_under_load_fails_no_request(ha_cluster, clients
 
     drill = _drill(ha_cluster, clients, "rolling minor upgrade (upgrade-postgresql.yml)", upgrade)
     assert not drill.failed, drill.summary()
-    assert drill.primary_after == _other(drill.primary_before), drill.summary()
+    assert drill.primary_after == other_member(drill.primary_before), drill.summary()
     # Every member runs a postmaster started by the upgrade: the replica's first, then, after the
     # switchover, the old primary's.
     started_after = _postmaster_started(ha_cluster)
@@ -301,7 +298,7 @@ def test_remove_db_server_refuses_the_leader_and_a_removal_that_leaves_one_serve
     lead = _primary(ha_cluster, "db")
     for role, refusal in (
         (lead, "is the cluster's leader: switch over first"),
-        (_other(lead), "would leave 1 database server(s)"),
+        (other_member(lead), "would leave 1 database server(s)"),
     ):
         run = ha_cluster.prov.run_playbook(
             f"remove-db-server-{role}",

@@ -24,6 +24,7 @@ from .cluster import (
     HA_DB_SERVERS,
     INVENTORY_HOSTS,
     ROLE_OF,
+    other_member,
     su_sql,
     write_on_one_read_on_the_other,
 )
@@ -88,7 +89,7 @@ def test_the_leader_keeps_leading_on_a_new_timeline_the_other_member_copied_it(
     assert ROLE_OF[lead.name] == restored["primary"], restored["after"]
     assert lead.timeline > restored["timeline"], restored["after"]
     # Both members list the same cluster: the other one's Patroni found the restored leader.
-    other = next(r for r in HA_DB_SERVERS if r != restored["primary"])
+    other = other_member(restored["primary"])
     assert {m.name for m in members(ha_cluster.server(other))} == {
         INVENTORY_HOSTS[r] for r in HA_DB_SERVERS
     }
