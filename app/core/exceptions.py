@@ -23,10 +23,15 @@ DATABASE_RETRY_AFTER_SECONDS = 10
 DATABASE_DOWN_DETAIL = "The service is temporarily unavailable. Try again later."
 
 
-def database_unavailable(request, exc: BaseException | None) -> JsonResponse:
-    """The answer to any request that found the database down (Django views, middleware)."""
+def _count_database_down(request, exc: BaseException | None) -> None:
+    """A 503 that core.request_retry replaces by a second attempt is not a degraded answer."""
     if not run_again_instead_of_503(exc):
         record_degraded(request, "database")
+
+
+def database_unavailable(request, exc: BaseException | None) -> JsonResponse:
+    """The answer to any request that found the database down (Django views, middleware)."""
+    _count_database_down(request, exc)
     response = JsonResponse({"detail": DATABASE_DOWN_DETAIL}, status=503)
     response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
@@ -48,8 +53,7 @@ def api_exception_handler(exc, context):
         exc = RequestTooLarge()
     if isinstance(exc, DATABASE_DOWN_ERRORS):
         set_rollback()
-        if not run_again_instead_of_503(exc):
-            record_degraded(context["request"], "database")
+        _count_database_down(context["request"], exc)
         return Response(
             {"detail": DATABASE_DOWN_DETAIL},
             status=503,

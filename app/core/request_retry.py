@@ -23,7 +23,7 @@ import contextvars
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import close_old_connections
 from django.http import UnreadablePostError
 
@@ -82,15 +82,6 @@ def run_again_instead_of_503(exc: BaseException | None) -> bool:
     return True
 
 
-def _body_fits_in_memory(request) -> bool:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return False
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return limit is None or length <= limit
-
-
 class DatabaseRetryMiddleware:
     """Runs the rest of the chain a second time when the first attempt's session ended."""
 
@@ -98,14 +89,14 @@ class DatabaseRetryMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        rereadable = _body_fits_in_memory(request)
-        if rereadable:
-            # Read once here: the wire's stream cannot be read twice, Django's copy can. A
-            # larger body is refused by the view (413) and never run again.
-            try:
-                request.body  # noqa: B018
-            except UnreadablePostError:  # the client went away
-                rereadable = False
+        # Read once here: the wire's stream cannot be read twice, Django's copy can. Django
+        # checks CONTENT_LENGTH against its upload limit before it reads a byte: a larger body
+        # (or a malformed length) stays unread, and the view refuses it as it did before.
+        try:
+            request.body  # noqa: B018
+            rereadable = True
+        except (RequestDataTooBig, ValueError, UnreadablePostError):  # or the client went away
+            rereadable = False
         first = Attempt(rereadable=rereadable)
         token = _attempt.set(first)
         try:

@@ -7,19 +7,14 @@ import logging
 import pytest
 from django.db import connection
 from django.urls import reverse
-from prometheus_client import REGISTRY
 from rest_framework.throttling import SimpleRateThrottle
 
 from core import throttling
 from tests.database import end_session
+from tests.metrics import degraded
 from tests.processes import run_python
 
 pytestmark = pytest.mark.django_db
-
-
-def degraded(dependency: str) -> float:
-    value = REGISTRY.get_sample_value("board_degraded_requests_total", {"dependency": dependency})
-    return value or 0.0
 
 
 def test_redis_down_the_throttle_fails_open_and_is_counted(api, redis_cache, monkeypatch, caplog):

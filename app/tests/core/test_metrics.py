@@ -9,12 +9,9 @@ from prometheus_client import REGISTRY
 from rest_framework.throttling import SimpleRateThrottle
 
 from tests.factories import PostFactory
+from tests.metrics import sample
 
 pytestmark = pytest.mark.django_db
-
-
-def sample(name: str, **labels) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def test_requests_are_counted_by_view_method_and_status_with_their_queries(api):

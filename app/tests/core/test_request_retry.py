@@ -6,26 +6,18 @@ from django.db import connection, transaction
 from django.http import JsonResponse
 from django.test import RequestFactory
 from django.urls import reverse
-from prometheus_client import REGISTRY
 
 from board.models import Post, Tag
 from core.exceptions import DATABASE_DOWN_ERRORS, database_unavailable
 from core.request_retry import DatabaseRetryMiddleware
 from tests.database import end_session
+from tests.metrics import degraded, sample
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 
-def metric(name: str, **labels) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
 def retried() -> float:
-    return metric("board_database_retried_requests_total")
-
-
-def degraded() -> float:
-    return metric("board_degraded_requests_total", dependency="database")
+    return sample("board_database_retried_requests_total")
 
 
 def test_a_post_whose_session_ends_before_its_insert_is_created_once(author_client):
@@ -38,7 +30,7 @@ def test_a_post_whose_session_ends_before_its_insert_is_created_once(author_clie
             ended.append(sql)
         return execute(sql, params, many, context)
 
-    before = (retried(), degraded())
+    before = (retried(), degraded("database"))
     with connection.execute_wrapper(end_the_session_first):
         response = author_client.post(
             reverse("post-list"),
@@ -49,7 +41,7 @@ def test_a_post_whose_session_ends_before_its_insert_is_created_once(author_clie
     assert response.status_code == 201, response.content
     assert list(Post.objects.values_list("title", flat=True)) == ["Twice?"]
     assert response.json()["tags"] == ["retry"]
-    assert (retried(), degraded()) == (before[0] + 1, before[1])
+    assert (retried(), degraded("database")) == (before[0] + 1, before[1])
 
 
 class Probe:
@@ -92,12 +84,12 @@ def test_a_request_that_committed_a_transaction_is_not_run_again():
         with transaction.atomic():
             Tag.objects.create(name=f"t{Tag.objects.count()}")
 
-    before = degraded()
+    before = degraded("database")
     probe = Probe(write=commit_a_tag)
     response = _run(probe)
     assert (probe.runs, response.status_code) == (1, 503)
     assert Tag.objects.count() == 1
-    assert degraded() == before + 1
+    assert degraded("database") == before + 1
 
 
 def test_a_request_that_wrote_in_autocommit_is_not_run_again():
