@@ -5,35 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
-import subprocess
 import time
 
 import pytest
-from support.paths import DEPLOY, REPO
 from support.roles import role_default
 from support.textfile_metrics import TEXTFILE_DIR, read_metrics
 
+from .app_socket import SOCKET, get_over_socket
+
 APP_ROOT = role_default("app", "app_root")
-SOCKET = role_default("app", "app_gunicorn_socket_path")
 MAX_EXPOSURE = 2.0
-
-
-def _socket_get(path: str) -> str:
-    """Python source of `get()`: GET `path` from Gunicorn's socket, the whole response as text."""
-    return f"""
-import socket
-def get():
-    s = socket.socket(socket.AF_UNIX)
-    s.connect({SOCKET!r})
-    s.sendall(b"GET {path} HTTP/1.0\\r\\nHost: board.test\\r\\n\\r\\n")
-    return b"".join(iter(lambda: s.recv(65536), b"")).decode()
-"""
-
-
-def get_over_socket(path: str) -> str:
-    """Shell command: GET `path` from Gunicorn's socket with python3 (the server has no curl)."""
-    return f"python3 -c {shlex.quote(_socket_get(path) + 'print(get())')}"
 
 
 def test_env_file_is_root_only(provisioned):
@@ -121,115 +102,6 @@ def test_systemd_security_exposure(provisioned, unit):
 )
 def test_unit_sandbox_settings(provisioned, setting, expected):
     assert provisioned.sh(f"systemctl show -p {setting} --value gunicorn.service") == expected
-
-
-# GET /healthz from Gunicorn's socket every 0.2 s, one status line (or error) per probe, until
-# the SSH session ends.
-PROBE_LOOP = (
-    _socket_get("/healthz")
-    + """
-import time
-socket.setdefaulttimeout(30)
-while True:
-    try:
-        print(get().split("\\r\\n", 1)[0])
-    except OSError as exc:
-        print("error:", exc)
-    time.sleep(0.2)
-"""
-)
-
-
-def _run_site(provisioned, label: str, build_repo: str, revision: str) -> str:
-    """site.yml shipping `revision` built from `build_repo`; returns the log text."""
-    argv = provisioned.ansible_playbook_argv()
-    argv[-1:-1] = ["-e", f"release_build_repo={build_repo}", "-e", f"release_revision={revision}"]
-    log_path = provisioned.log_dir / f"release-{label}.log"
-    with open(log_path, "w") as logf:
-        proc = subprocess.run(
-            argv,
-            cwd=DEPLOY,
-            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
-            stdin=subprocess.DEVNULL,
-            stdout=logf,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    text = log_path.read_text(errors="replace")
-    assert proc.returncode == 0, f"site.yml failed, log: {log_path}\n{text[-3000:]}"
-    return text
-
-
-def test_new_release_is_reloaded_without_downtime(provisioned, tmp_path):
-    """site.yml asked for another revision ships it through the release path: new release dir,
-    `current` switched, HUP (same main PID), every request during it answered; then the
-    original revision is put back the same way."""
-    source = os.environ.get("E2E_APP_BUILD_REPO", str(REPO))
-    head = subprocess.run(
-        ["git", "-C", source, "rev-parse", "HEAD"], capture_output=True, text=True, check=False
-    )
-    if head.returncode != 0:
-        pytest.fail(f"{source} has no commit to build a second release from")
-    clone = tmp_path / "repo"
-    git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
-    subprocess.run([*git, "clone", "--quiet", source, str(clone)], check=True)
-    with open(clone / "app" / "config" / "urls.py", "a") as f:
-        f.write("# e2e: a second release\n")
-    subprocess.run([*git, "-C", str(clone), "commit", "--quiet", "-am", "e2e release"], check=True)
-    new_sha = subprocess.run(
-        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-    old_current = provisioned.sh(f"readlink {APP_ROOT}/current")
-    main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
-
-    # Probe Gunicorn through its socket for the whole deploy: one loop on the server, in one
-    # SSH session (a connection per probe would cost the playbook a share of the 2 cores).
-    probe = get_over_socket("/healthz")
-    prober = subprocess.Popen(
-        provisioned.testbed.ssh_argv(f"python3 -u -c {shlex.quote(PROBE_LOOP)}"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    started = time.monotonic()
-    try:
-        log = _run_site(provisioned, "new", str(clone), new_sha)
-    finally:
-        elapsed = time.monotonic() - started
-        prober.terminate()
-        out, err = prober.communicate(timeout=60)
-    answers = [line for line in out.splitlines() if " 200 " in line]
-    failures = [line for line in out.splitlines() if " 200 " not in line]
-    assert "RUNNING HANDLER [release : Reload gunicorn gracefully]" in log
-    assert "TASK [release : Probe the readiness of the new release" in log
-    assert "TASK [release : Mark a restore point before migrating" in log
-    assert "RUNNING HANDLER [app : Restart gunicorn]" not in log
-    assert provisioned.sh(f"readlink {APP_ROOT}/current") == f"releases/{new_sha}"
-    assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid
-    provisioned.sh(
-        f"for i in $(seq 50); do {probe} | grep -q 'X-App-Revision: {new_sha}' && exit 0; "
-        "sleep 0.2; done; exit 1",
-    )
-    print(f"\nrequests during the deploy: {len(answers)} answered, {len(failures)} failed")
-    assert not failures, failures
-    # The probe ran for the whole deploy (at least one answer a second), not just its start.
-    assert len(answers) >= elapsed, f"{len(answers)} answers in {elapsed:.0f} s: {err}"
-
-    # Back to the original release through deploy.yml (still installed: only `current` moves).
-    back = provisioned.run_playbook(
-        "reload-back",
-        "deploy.yml",
-        [
-            "-e",
-            f"release_build_repo={clone}",
-            "-e",
-            f"release_revision={old_current.removeprefix('releases/')}",
-        ],
-    )
-    assert back.returncode == 0, f"deploy.yml failed, log: {back.log_path}\n{back.tail()}"
-    assert provisioned.sh(f"readlink {APP_ROOT}/current") == old_current
 
 
 def test_no_ansible_temporary_directory_warning(provisioned):

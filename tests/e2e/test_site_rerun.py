@@ -1,17 +1,23 @@
-"""site.yml re-run on a server that serves a release (the secret-rotation runbook): it keeps
-that release and restarts Gunicorn onto the new secret under HTTPS load, and closes the
-database port to an app server that has left the inventory.
+"""site.yml re-run on a server that serves a release. Without a revision (the secret-rotation
+runbook) it keeps that release and restarts Gunicorn onto the new secret under HTTPS load, and
+closes the database port to an app server that has left the inventory. Asked for another
+revision, it ships it through the release path with a graceful reload.
 
-It runs after test_release_history.py (support/ordering.py).
+It runs after test_release_history.py (support/ordering.py); it leaves its own commit serving.
 """
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 import time
 
 import pytest
+from support.paths import REPO
+from support.releases import GIT
 from support.roles import role_default, role_var
 
+from .app_socket import PROBE_LOOP, get_over_socket
 from .backups import api
 from .releases import release_load, served_revision
 
@@ -69,3 +75,57 @@ def test_site_yml_closes_the_database_port_to_a_removed_app_server(rerun, provis
     assert REMOVED_APP_SERVER not in added, added
     assert REMOVED_APP_SERVER not in provisioned.sh("ufw status")
     assert "22/tcp" in added and "443/tcp" in added
+
+
+def test_site_yml_asked_for_another_revision_reloads_it_without_downtime(provisioned, tmp_path):
+    """site.yml with release_revision ships it through the release path: new release dir,
+    `current` switched, HUP (the same main PID, no restart), every request during it answered.
+    After the rotation above: the app role has nothing to change, only the release."""
+    clone = tmp_path / "repo"
+    subprocess.run([*GIT, "clone", "--quiet", str(REPO), str(clone)], check=True)
+    with open(clone / "app" / "config" / "urls.py", "a") as f:
+        f.write("# e2e: a release shipped by site.yml\n")
+    subprocess.run([*GIT, "-C", str(clone), "commit", "--quiet", "-am", "e2e release"], check=True)
+    new_sha = subprocess.run(
+        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
+
+    # Probe Gunicorn through its socket for the whole run: one loop on the server, in one SSH
+    # session (a connection per probe would cost the playbook a share of the 2 cores).
+    prober = subprocess.Popen(
+        provisioned.testbed.ssh_argv(f"python3 -u -c {shlex.quote(PROBE_LOOP)}"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started = time.monotonic()
+    try:
+        run = provisioned.run_playbook(
+            "site-new-release",
+            "site.yml",
+            ["-e", f"release_build_repo={clone}", "-e", f"release_revision={new_sha}"],
+        )
+    finally:
+        elapsed = time.monotonic() - started
+        prober.terminate()
+        out, err = prober.communicate(timeout=60)
+    assert run.returncode == 0, f"site.yml failed, log: {run.log_path}\n{run.tail()}"
+    answers = [line for line in out.splitlines() if " 200 " in line]
+    failures = [line for line in out.splitlines() if " 200 " not in line]
+    assert "RUNNING HANDLER [release : Reload gunicorn gracefully]" in run.stdout
+    assert "TASK [release : Probe the readiness of the new release" in run.stdout
+    assert "TASK [release : Mark a restore point before migrating" in run.stdout
+    assert "RUNNING HANDLER [app : Restart gunicorn]" not in run.stdout
+    assert served_revision(provisioned) == new_sha
+    assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid
+    probe = get_over_socket("/healthz")
+    provisioned.sh(
+        f"for i in $(seq 50); do {probe} | grep -q 'X-App-Revision: {new_sha}' && exit 0; "
+        "sleep 0.2; done; exit 1",
+    )
+    print(f"\nrequests during site.yml: {len(answers)} answered, {len(failures)} failed")
+    assert not failures, failures
+    # The probe ran for the whole run (at least one answer a second), not just its start.
+    assert len(answers) >= elapsed, f"{len(answers)} answers in {elapsed:.0f} s: {err}"

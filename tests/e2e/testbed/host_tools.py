@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from .commands import log, run
+
+# The repository's one installer of Debian packages: it takes the lock every suite's install
+# takes, so suites started side by side never run `apt-get update` at the same moment.
+INSTALL = Path(__file__).resolve().parents[3] / "scripts/install-debian-packages.sh"
 
 HOST_PACKAGES = {
     # executable -> Debian package providing it
@@ -31,8 +34,4 @@ def ensure_host_packages() -> None:
     if not missing:
         return
     log(f"installing host packages: {' '.join(missing)}")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    # Wait for another apt (another suite, unattended upgrades) instead of failing at once.
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
-    run([*apt, "update"], env=env)
-    run([*apt, "install", "-y", "--no-install-recommends", *missing], env=env)
+    run([str(INSTALL), *missing])
