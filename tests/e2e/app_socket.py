@@ -27,6 +27,15 @@ def get_over_socket(path: str) -> str:
     return f"python3 -c {shlex.quote(socket_get(path) + 'print(get())')}"
 
 
+def until_socket_answers(text: str, path: str = "/healthz") -> str:
+    """Shell command: GET `path` from Gunicorn's socket every 0.2 s until the response holds
+    `text`; fails after 50 tries."""
+    return (
+        f"for i in $(seq 50); do {get_over_socket(path)} | grep -q '{text}' && exit 0; "
+        "sleep 0.2; done; exit 1"
+    )
+
+
 # GET /healthz from Gunicorn's socket every 0.2 s, one status line (or error) per probe, until
 # the SSH session ends.
 PROBE_LOOP = (

@@ -11,7 +11,7 @@ import pytest
 from support.roles import role_default
 from support.textfile_metrics import TEXTFILE_DIR, read_metrics
 
-from .app_socket import SOCKET, get_over_socket
+from .app_socket import SOCKET, get_over_socket, until_socket_answers
 
 APP_ROOT = role_default("app", "app_root")
 MAX_EXPOSURE = 2.0
@@ -65,10 +65,7 @@ def test_reload_replaces_workers_and_keeps_serving(provisioned):
     main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
     workers_before = set(provisioned.sh(f"pgrep -P {main_pid}").split())
     provisioned.sh("systemctl reload gunicorn.service")
-    provisioned.sh(
-        f"for i in $(seq 50); do {get_over_socket('/healthz')} | grep -q '200 OK' && exit 0; "
-        "sleep 0.2; done; exit 1",
-    )
+    provisioned.sh(until_socket_answers("200 OK"))
     assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid
     # Wait for the old workers to be gone.
     provisioned.sh(

@@ -14,10 +14,10 @@ import time
 
 import pytest
 from support.paths import REPO
-from support.releases import GIT
+from support.releases import GIT, commit
 from support.roles import role_default, role_var
 
-from .app_socket import PROBE_LOOP, get_over_socket
+from .app_socket import PROBE_LOOP, until_socket_answers
 from .backups import api
 from .releases import release_load, served_revision
 
@@ -77,18 +77,18 @@ def test_site_yml_closes_the_database_port_to_a_removed_app_server(rerun, provis
     assert "22/tcp" in added and "443/tcp" in added
 
 
+def _mark_urls(clone) -> None:
+    with open(clone / "app" / "config" / "urls.py", "a") as f:
+        f.write("# e2e: a release shipped by site.yml\n")
+
+
 def test_site_yml_asked_for_another_revision_reloads_it_without_downtime(provisioned, tmp_path):
     """site.yml with release_revision ships it through the release path: new release dir,
     `current` switched, HUP (the same main PID, no restart), every request during it answered.
     After the rotation above: the app role has nothing to change, only the release."""
     clone = tmp_path / "repo"
     subprocess.run([*GIT, "clone", "--quiet", str(REPO), str(clone)], check=True)
-    with open(clone / "app" / "config" / "urls.py", "a") as f:
-        f.write("# e2e: a release shipped by site.yml\n")
-    subprocess.run([*GIT, "-C", str(clone), "commit", "--quiet", "-am", "e2e release"], check=True)
-    new_sha = subprocess.run(
-        ["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    new_sha = commit(clone, "e2e release", _mark_urls)
     main_pid = provisioned.sh("systemctl show -p MainPID --value gunicorn.service")
 
     # Probe Gunicorn through its socket for the whole run: one loop on the server, in one SSH
@@ -120,11 +120,7 @@ def test_site_yml_asked_for_another_revision_reloads_it_without_downtime(provisi
     assert "RUNNING HANDLER [app : Restart gunicorn]" not in run.stdout
     assert served_revision(provisioned) == new_sha
     assert provisioned.sh("systemctl show -p MainPID --value gunicorn.service") == main_pid
-    probe = get_over_socket("/healthz")
-    provisioned.sh(
-        f"for i in $(seq 50); do {probe} | grep -q 'X-App-Revision: {new_sha}' && exit 0; "
-        "sleep 0.2; done; exit 1",
-    )
+    provisioned.sh(until_socket_answers(f"X-App-Revision: {new_sha}"))
     print(f"\nrequests during site.yml: {len(answers)} answered, {len(failures)} failed")
     assert not failures, failures
     # The probe ran for the whole run (at least one answer a second), not just its start.

@@ -14,7 +14,8 @@ from .roles import role_default
 GIT = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid"]
 
 
-def _commit(clone: Path, message: str, edit) -> str:
+def commit(clone: Path, message: str, edit) -> str:
+    """`edit(clone)`, then commit every tracked change; returns the new commit's sha."""
     edit(clone)
     subprocess.run([*GIT, "-C", str(clone), "commit", "--quiet", "-am", message], check=True)
     return subprocess.run(
@@ -37,12 +38,12 @@ def make_revisions(clone: Path) -> dict:
     ).stdout.strip()
     settings = clone / "app/config/settings.py"
     views = clone / "app/core/views.py"
-    visible = _commit(
+    visible = commit(
         clone,
         "e2e: API version 1.0.1",
         lambda c: _replace(settings, '"VERSION": "1.0.0"', '"VERSION": "1.0.1-e2e"'),
     )
-    broken = _commit(
+    broken = commit(
         clone,
         "e2e: a release that is never ready",
         lambda c: _replace(
@@ -57,7 +58,7 @@ def make_revisions(clone: Path) -> dict:
     subprocess.run(
         [*GIT, "-C", str(clone), "checkout", "--quiet", "-b", "fixed", visible], check=True
     )
-    another = _commit(
+    another = commit(
         clone,
         "e2e: one more release",
         lambda c: _replace(settings, '"VERSION": "1.0.1-e2e"', '"VERSION": "1.0.2-e2e"'),
@@ -67,7 +68,7 @@ def make_revisions(clone: Path) -> dict:
     subprocess.run(
         [*GIT, "-C", str(clone), "checkout", "--quiet", "-b", "locking", visible], check=True
     )
-    locking = _commit(clone, "e2e: a migration that locks the tag table", _add_tag_note)
+    locking = commit(clone, "e2e: a migration that locks the tag table", _add_tag_note)
     subprocess.run([*GIT, "-C", str(clone), "checkout", "--quiet", "fixed"], check=True)
     return {
         "clone": clone,
