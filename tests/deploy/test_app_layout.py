@@ -10,7 +10,7 @@ import json
 import re
 
 import yaml
-from support.paths import REPO, ROLES
+from support.paths import REPO, ROLES, repo_files
 
 from renderer import role_defaults
 
@@ -33,10 +33,9 @@ ROLES_USING_IT = ("app", "base", "nginx", "release")
 
 
 def _files(*folders: str):
-    for folder in folders:
-        for path in sorted((REPO / folder).rglob("*")):
-            if path.is_file() and path != HOME and path.suffix not in (".pem", ".png"):
-                yield path
+    for path in repo_files(*folders):
+        if path != HOME and path.suffix not in (".pem", ".png"):
+            yield path
 
 
 def test_the_layout_is_written_in_the_board_roles_defaults_only():

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.paths import REPO
+from support.paths import REPO, repo_files
 
 from .playbook import DEPLOY, run_playbook
 from .role_specs import TEST_SERVER_FACTS
@@ -116,8 +116,7 @@ def test_the_bench_nginx_config_differs_from_a_servers_only_where_its_values_go(
 
 
 def _python_files() -> list[Path]:
-    skip = {".venv", ".git", "node_modules"}
-    return [p for p in REPO.rglob("*.py") if not skip & set(p.relative_to(REPO).parts)]
+    return [p for p in repo_files() if p.suffix == ".py"]
 
 
 def _calls(tree: ast.AST):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from support.paths import DEPLOY
+from support.paths import DEPLOY, repo_files
 
 SET_FILTERS = re.compile(r"\|\s*(intersect|difference|union|symmetric_difference)\s*\(")
 # What may follow the filter's closing parenthesis: a size or a sort.
@@ -45,8 +45,8 @@ def test_the_guard_tells_an_ordered_use_from_an_order_free_one():
 
 def test_no_role_or_playbook_depends_on_a_set_filters_order():
     found = []
-    for path in sorted(DEPLOY.rglob("*")):
-        if path.suffix in {".yml", ".yaml", ".j2"} and path.is_file():
+    for path in repo_files(DEPLOY):
+        if path.suffix in {".yml", ".yaml", ".j2"}:
             found += [
                 f"{path.relative_to(DEPLOY)}: {use}"
                 for use in order_dependent_uses(path.read_text())
