@@ -2,6 +2,8 @@
 Django's refusal of a body over DATA_UPLOAD_MAX_MEMORY_SIZE as 413, and a database that is down
 as a JSON 503 with Retry-After (not a 500), unless core.request_retry runs the request again."""
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,7 +15,9 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
 from core.metrics import record_degraded
-from core.request_retry import run_again_instead_of_503
+from core.request_retry import run_again_instead_of_503, why_not_run_again
+
+logger = logging.getLogger("board.request")
 
 # A connection that cannot be made or was lost; IntegrityError, DataError and the like are bugs
 # or bad input, not an outage, and stay 500s (or 400s where a serializer catches them).
@@ -24,9 +28,19 @@ DATABASE_DOWN_DETAIL = "The service is temporarily unavailable. Try again later.
 
 
 def _count_database_down(request, exc: BaseException | None) -> None:
-    """A 503 that core.request_retry replaces by a second attempt is not a degraded answer."""
-    if not run_again_instead_of_503(exc):
-        record_degraded(request, "database")
+    """A 503 that core.request_retry replaces by a second attempt is not a degraded answer. One
+    the client gets is counted, and logged with its error and why it was not run again: Django's
+    own log line gives the status alone."""
+    if run_again_instead_of_503(exc):
+        return
+    record_degraded(request, "database")
+    error = str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else ""
+    logger.warning(
+        "The database failed the request, answering 503 (not run again as %s): %s: %s",
+        why_not_run_again(exc),
+        type(exc).__name__,
+        error,
+    )
 
 
 def database_unavailable(request, exc: BaseException | None) -> JsonResponse:

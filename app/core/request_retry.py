@@ -70,15 +70,28 @@ def repeatable():
         attempt.repeatable_depth -= 1
 
 
+def why_not_run_again(exc: BaseException | None) -> str | None:
+    """Why a request that failed with `exc` must answer its 503; None when it can run again."""
+    attempt = _attempt.get()
+    if attempt is None:
+        return "outside the retry middleware"
+    if attempt.number > 1:
+        return "its second attempt failed too"
+    if attempt.committed:
+        return "it had sent a COMMIT or an autocommit write, which the server may have applied"
+    if not attempt.rereadable:
+        return "its body cannot be read a second time"
+    if not getattr(exc, SESSION_ENDED, False):
+        return "the error is not a session that ended"
+    return None
+
+
 def run_again_instead_of_503(exc: BaseException | None) -> bool:
     """Asked by the 503 handlers: True when the middleware runs the request again (the 503 is
     discarded), because `exc` is a session that ended and nothing was committed."""
-    attempt = _attempt.get()
-    if attempt is None or attempt.number > 1 or attempt.committed or not attempt.rereadable:
+    if why_not_run_again(exc) is not None:
         return False
-    if not getattr(exc, SESSION_ENDED, False):
-        return False
-    attempt.run_again = True
+    _attempt.get().run_again = True
     return True
 
 

@@ -61,6 +61,9 @@ class Drill:
     acknowledged: int
     missing: list[int]
     back_as_replica: float  # seconds from the repair (or the fault) to a healthy cluster
+    # The app servers' log lines for the database 503s their clients got: why each was not run
+    # again (core.exceptions), read only when a request failed.
+    logged_503s: list[str]
 
     def summary(self) -> str:
         return (
@@ -75,6 +78,7 @@ class Drill:
                 else "its synchronous standby streaming again "
             )
             + f"{self.back_as_replica:.1f} s later"
+            + "".join(f"\n  {line}" for line in self.logged_503s)
         )
 
 
@@ -97,6 +101,7 @@ def _drill(cluster, clients, label: str, break_primary, repair=None) -> Drill:
     wait_healthy(cluster.server(observer))
     before = _primary(cluster, observer)
     writers = [Writer(clients[role], interval=WRITE_INTERVAL) for role in ("app1", "app2")]
+    started = time.time()
     with contextlib.ExitStack() as stack:
         for writer in writers:
             stack.enter_context(writer)
@@ -118,21 +123,32 @@ def _drill(cluster, clients, label: str, break_primary, repair=None) -> Drill:
         time.sleep(1)  # writes on the healed cluster too
     after = ROLE_OF[leader(listed).name]
     acknowledged = [i for w in writers for i in w.acknowledged()]
+    failed = dict(Counter(a.status for w in writers for a in w.answers if a.status != 201))
     drill = Drill(
         label=label,
         primary_before=before,
         primary_after=after,
         writes_stopped=stopped,
-        failed=dict(Counter(a.status for w in writers for a in w.answers if a.status != 201)),
+        failed=failed,
         acknowledged=len(acknowledged),
         missing=_missing(cluster, after, acknowledged),
         back_as_replica=back,
+        logged_503s=_logged_503s(cluster, since=started) if failed else [],
     )
     print(drill.summary())
     assert not drill.missing, drill.summary()
     old = next(m for m in listed if ROLE_OF[m.name] == before)
     assert old.role != "Leader" or after == before, drill.summary()
     return drill
+
+
+def _logged_503s(cluster, since: float) -> list[str]:
+    journal = f"journalctl -u gunicorn.service --since @{since:.0f} -o cat --no-pager"
+    return [
+        f"{role}: {line}"
+        for role in APP_SERVERS
+        for line in cluster.sh(role, f"{journal} | grep -F 'answering 503' || true").splitlines()
+    ]
 
 
 def _kill_postmaster(cluster):

@@ -1,6 +1,8 @@
 """A request whose database session ended before it committed anything is run a second time;
 one that may have committed a write is not (real PostgreSQL sessions, ended from outside)."""
 
+import logging
+
 import pytest
 from django.db import connection, transaction
 from django.http import JsonResponse
@@ -97,6 +99,35 @@ def test_a_request_that_wrote_in_autocommit_is_not_run_again():
     response = _run(probe)
     assert (probe.runs, response.status_code) == (1, 503)
     assert Tag.objects.count() == 1
+
+
+def _answered_503(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "answering 503" in r.getMessage()]
+
+
+def test_each_503_is_logged_with_its_error_and_why_it_was_not_run_again(caplog):
+    caplog.set_level(logging.WARNING, logger="board.request")
+    _run(Probe())  # run again: its client gets no 503, nothing is logged as one
+    assert _answered_503(caplog) == []
+
+    _run(Probe(write=lambda: Tag.objects.create(name="autocommitted")))
+    (logged,) = _answered_503(caplog)
+    assert "as it had sent a COMMIT or an autocommit write" in logged, logged
+    assert "): OperationalError: " in logged, logged
+
+    caplog.clear()
+
+    def ends_every_session(request):
+        connection.ensure_connection()
+        end_session(connection)
+        try:
+            Tag.objects.count()
+        except DATABASE_DOWN_ERRORS as exc:
+            return database_unavailable(request, exc)
+
+    assert _run(ends_every_session).status_code == 503
+    (logged,) = _answered_503(caplog)
+    assert "as its second attempt failed too): OperationalError: " in logged, logged
 
 
 def test_other_database_errors_are_not_run_again():
