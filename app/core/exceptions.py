@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler, set_rollback
 
+from core.logging import first_line
 from core.metrics import record_degraded
 from core.request_retry import run_again_instead_of_503, why_not_run_again
 
@@ -34,12 +35,11 @@ def _count_database_down(request, exc: BaseException | None) -> None:
     if run_again_instead_of_503(exc):
         return
     record_degraded(request, "database")
-    error = str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else ""
     logger.warning(
         "The database failed the request, answering 503 (not run again as %s): %s: %s",
         why_not_run_again(exc),
         type(exc).__name__,
-        error,
+        first_line(exc) if exc is not None else "",
     )
 
 

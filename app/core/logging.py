@@ -33,3 +33,9 @@ class JsonLineFormatter(JsonFormatter):
         # ISO 8601 in UTC; the library's encoder logs any value that is not JSON by its str().
         kwargs.setdefault("timestamp", "time")
         super().__init__(*args, **kwargs)
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's first line for a log message (libpq's run over several), else its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -35,6 +35,13 @@ DEGRADED = Counter(
     "Requests answered while a dependency was down (cache: throttle failed open; database: 503).",
     ["dependency"],
 )
+LOST_COMMITS = Counter(
+    "board_database_lost_commits",
+    "COMMITs whose session ended before the answer (a switchover, a restart of PostgreSQL), by "
+    "what the server reached next has of the transaction: committed (the request went on), not "
+    "applied (it runs again) or unknown (503).",
+    ["outcome"],
+)
 RETRIED = Counter(
     "board_database_retried_requests",
     "Requests run a second time because their database session ended before they committed "

@@ -6,12 +6,13 @@ its client would get the JSON 503 (core.exceptions) although a second try succee
 core.database opens the next connection on the new primary, waiting for it to promote.
 
 Running the request again is safe only while the database cannot have kept any of its writes.
-core.database marks the attempt as committed before it sends a COMMIT, or a statement other than
-a SELECT outside a transaction (autocommit applies it at once): a transaction cut before its
-COMMIT was rolled back by the server. So the 503 handlers ask for a second attempt when the
-error is a session that ended (core.database tags it) and nothing was marked committed. A lost
-COMMIT (the server may have applied it) keeps the 503, and so does any other database error (a
-statement timeout run twice would double the load). The throttle's bookkeeping (its request
+core.database marks the attempt as committed once a transaction that wrote committed, or before
+it sends a statement other than a SELECT outside a transaction (autocommit applies it at once): a
+transaction cut before its COMMIT was rolled back by the server. So the 503 handlers ask for a
+second attempt when the error is a session that ended (core.database tags it) and nothing was
+marked committed. A lost COMMIT is looked up on the next server (core.database.commit_outcome):
+one it cannot tell about keeps the 503, and so does any other database error (a statement
+timeout run twice would double the load). The throttle's bookkeeping (its request
 history in the database cache) is `repeatable()`: a second attempt counts the request again.
 The body is read before the first attempt, so the second parses the same bytes.
 """
@@ -50,7 +51,8 @@ _attempt: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
 
 
 def mark_committed() -> None:
-    """Called by the database backend before it sends what can make a write durable."""
+    """Called by the database backend when a write may be durable: a COMMIT of a transaction
+    that wrote succeeded (or its outcome is unknown), an autocommit write is about to be sent."""
     attempt = _attempt.get()
     if attempt is not None and not attempt.repeatable_depth:
         attempt.committed = True
@@ -78,7 +80,7 @@ def why_not_run_again(exc: BaseException | None) -> str | None:
     if attempt.number > 1:
         return "its second attempt failed too"
     if attempt.committed:
-        return "it had sent a COMMIT or an autocommit write, which the server may have applied"
+        return "it had written: a COMMIT applied or not known, or an autocommit write"
     if not attempt.rereadable:
         return "its body cannot be read a second time"
     if not getattr(exc, SESSION_ENDED, False):

@@ -10,9 +10,15 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from board.models import Post, Tag
+from core.database import commit_outcome
 from core.exceptions import DATABASE_DOWN_ERRORS, database_unavailable
 from core.request_retry import DatabaseRetryMiddleware
-from tests.database import end_session
+from tests.database import (
+    end_session,
+    end_session_once_its_commit_waits,
+    synchronous_standby_that_never_answers,
+    wait_for_the_standby,
+)
 from tests.metrics import degraded, sample
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
@@ -22,28 +28,87 @@ def retried() -> float:
     return sample("board_database_retried_requests_total")
 
 
-def test_a_post_whose_session_ends_before_its_insert_is_created_once(author_client):
-    """The switchover case: the session passed the request's health check, then ended."""
-    ended = []
+def lost_commits(outcome: str) -> float:
+    return sample("board_database_lost_commits_total", outcome=outcome)
 
-    def end_the_session_first(execute, sql, params, many, context):
-        if not ended and sql.startswith(f'INSERT INTO "{Post._meta.db_table}"'):
-            end_session(context["connection"])
-            ended.append(sql)
+
+def _post_cutting_its_session(client, cut, title: str, tag: str) -> None:
+    """POSTs a post (201 asserted, stored once); `cut(connection)` runs as it is inserted."""
+    cuts = []
+
+    def at_the_insert(execute, sql, params, many, context):
+        if not cuts and sql.startswith(f'INSERT INTO "{Post._meta.db_table}"'):
+            cuts.append(cut(context["connection"]))
         return execute(sql, params, many, context)
 
-    before = (retried(), degraded("database"))
-    with connection.execute_wrapper(end_the_session_first):
-        response = author_client.post(
+    with connection.execute_wrapper(at_the_insert):
+        response = client.post(
             reverse("post-list"),
-            {"title": "Twice?", "content": "Once.", "tags": ["retry"]},
+            {"title": title, "content": "Once.", "tags": [tag]},
             format="json",
         )
-    assert ended, "the post was never inserted"
+    assert cuts, "the post was never inserted"
     assert response.status_code == 201, response.content
-    assert list(Post.objects.values_list("title", flat=True)) == ["Twice?"]
-    assert response.json()["tags"] == ["retry"]
+    assert list(Post.objects.values_list("title", flat=True)) == [title]
+    assert response.json()["tags"] == [tag]
+
+
+def test_a_post_whose_session_ends_before_its_insert_is_created_once(author_client):
+    """The switchover case: the session passed the request's health check, then ended."""
+    before = (retried(), degraded("database"))
+    _post_cutting_its_session(author_client, end_session, "Twice?", "retry")
     assert (retried(), degraded("database")) == (before[0] + 1, before[1])
+
+
+def test_a_post_whose_commit_was_cut_while_it_waited_for_the_standby_is_created_once(
+    author_client,
+):
+    """The switchover's fast shutdown ends a session waiting for its synchronous standby: the
+    COMMIT applied, its answer lost. The server says so (pg_xact_status): the request goes on."""
+
+    def end_it_once_its_commit_waits(wrapper):
+        wait_for_the_standby(wrapper.connection)
+        return end_session_once_its_commit_waits(wrapper.connection.get_backend_pid())
+
+    before = (retried(), degraded("database"), lost_commits("committed"))
+    with synchronous_standby_that_never_answers():
+        _post_cutting_its_session(author_client, end_it_once_its_commit_waits, "Applied", "lost")
+    assert (retried(), degraded("database"), lost_commits("committed")) == (
+        before[0],
+        before[1],
+        before[2] + 1,
+    )
+
+
+def test_a_request_whose_commit_was_lost_before_it_applied_is_run_again(monkeypatch):
+    """The session ends between the transaction's last write and its COMMIT: the server aborted
+    it (pg_xact_status), so the request runs again and creates its tag once."""
+    note, ended = commit_outcome.pending_commit, []
+
+    def note_then_end_the_session(raw_connection):
+        pending = note(raw_connection)
+        if pending is not None and not ended:
+            end_session(connection)
+            ended.append(pending)
+        return pending
+
+    monkeypatch.setattr(commit_outcome, "pending_commit", note_then_end_the_session)
+    runs = []
+
+    def create_a_tag(request):
+        runs.append(1)
+        try:
+            with transaction.atomic():
+                Tag.objects.create(name="once")
+        except DATABASE_DOWN_ERRORS as exc:
+            return database_unavailable(request, exc)
+        return JsonResponse({"tags": Tag.objects.count()})
+
+    before = (retried(), lost_commits("not applied"))
+    response = _run(create_a_tag)
+    assert (len(runs), response.status_code) == (2, 200), response.content
+    assert list(Tag.objects.values_list("name", flat=True)) == ["once"]
+    assert (retried(), lost_commits("not applied")) == (before[0] + 1, before[1] + 1)
 
 
 class Probe:
@@ -112,7 +177,7 @@ def test_each_503_is_logged_with_its_error_and_why_it_was_not_run_again(caplog):
 
     _run(Probe(write=lambda: Tag.objects.create(name="autocommitted")))
     (logged,) = _answered_503(caplog)
-    assert "as it had sent a COMMIT or an autocommit write" in logged, logged
+    assert "as it had written: a COMMIT applied or not known, or an autocommit write" in logged
     assert "): OperationalError: " in logged, logged
 
     caplog.clear()
