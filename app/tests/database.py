@@ -49,10 +49,10 @@ def wait_for_the_standby(raw_connection) -> None:
         cursor.execute("SET LOCAL synchronous_commit = on")
 
 
-def end_session_once_its_commit_waits(pid: int, timeout: float = 10) -> threading.Event:
+def end_session_once_its_commit_waits(pid: int, timeout: float = 60) -> threading.Event:
     """In a thread: once session `pid` waits for its synchronous standby in a COMMIT (committed
     here, not yet acknowledged: what a switchover's fast shutdown cuts), ends it. Set the event
-    returned to stop watching."""
+    returned to stop watching. Until `timeout`: a COMMIT that waits later would wait for good."""
     stop = threading.Event()
 
     def end_it():
