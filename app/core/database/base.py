@@ -81,11 +81,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             result = super()._commit()
         except DatabaseError as exc:
-            if pending is not None and _session_ended(self, exc):
+            if pending is None:
+                _tag_if_session_ended(self, exc)  # a read-only transaction's: nothing lost
+            elif _session_ended(self, exc):
                 return self._after_a_lost_commit(pending, exc)
-            if pending is not None:
+            else:
                 request_retry.mark_committed()
-            _tag_if_session_ended(self, exc)  # a read-only transaction's: nothing lost
             raise
         if pending is not None:
             request_retry.mark_committed()
@@ -111,14 +112,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
             first_line(exc),
             found.value,
         )
-        if found is commit_outcome.Outcome.COMMITTED:
-            request_retry.mark_committed()
-            return None
         if found is commit_outcome.Outcome.NOT_APPLIED:
             setattr(exc, request_retry.SESSION_ENDED, True)
-        else:
-            request_retry.mark_committed()
-        raise exc
+            raise exc
+        request_retry.mark_committed()
+        if found is commit_outcome.Outcome.UNKNOWN:
+            raise exc
+        return None
 
     def get_new_connection(self, conn_params):
         budget = settings.DATABASE_CONNECT_RETRY_SECONDS
