@@ -100,12 +100,6 @@ def connect(cluster, role: str, sql: str, **conninfo) -> dict:
     return json.loads(out.splitlines()[-1])
 
 
-# The database's clock in restore.yml's restore_time form (UTC, with its offset).
-DB_CLOCK_SQL = (
-    "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00'"
-)
-
-
 def su_sql(cluster, sql: str, role: str = "db") -> str:
     """`sql` as postgres on the database server `role` (with Patroni: the one that leads)."""
     return cluster.sh(role, f"cd / && sudo -u postgres psql -XAtq -d {DB} -c {shlex.quote(sql)}")
